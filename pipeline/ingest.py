@@ -1,0 +1,159 @@
+"""Turn an uploaded recording (and optional notes) into a stored original, rows and queued jobs.
+
+Nothing is half-stored: the upload is validated before anything is written, and if any later
+step fails the stored original is deleted and the transaction rolled back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audio
+from .errors import InvalidUpload
+from .jobs import queue_processing
+from .models import (Episode, EpisodePerson, EpisodeStatus, EpisodeTag, Event, MediaFile, Person,
+                     Summary, Tag, User)
+from .notes import EpisodeMeta, Notes
+from .settings import Settings
+from .storage import Storage, safe_filename
+from .text import slugify
+from .workflow import transition
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    episode_id: int
+    slug: str
+    job_ids: list[int]
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def ingest_recording(session: Session, storage: Storage, settings: Settings, audio_path: str | Path, *,
+                     filename: str, meta: EpisodeMeta, notes: Notes | None = None,
+                     author: User | None = None) -> IngestResult:
+    """Validate, store and register a recording; commits and returns the jobs to dispatch.
+
+    Raises InvalidUpload (not audio, too long, silent, a duplicate...) before anything is stored.
+    """
+    meta = meta.merged_over(notes.meta) if notes else meta
+    info = audio.validate_upload(audio_path, filename=filename, max_bytes=settings.MAX_UPLOAD_BYTES,
+                                 max_duration=settings.MAX_DURATION_SECONDS)
+    sha = file_sha256(audio_path)
+    _refuse_duplicate(session, sha)
+    title = meta.title or _title_from(notes, filename)
+    episode = Episode(title=title, slug=_unique_slug(session, title), status=EpisodeStatus.draft.value,
+                      recorded_on=meta.recorded_on, explicit=meta.explicit, season=meta.season,
+                      number=meta.number, episode_type=meta.episode_type, duration=info.duration,
+                      created_by_id=author.id if author else None)
+    session.add(episode)
+    session.flush()
+    key = f"originals/{episode.uuid}/{safe_filename(filename)}"
+    try:
+        _attach_metadata(session, episode, meta, notes, author)
+        stored = storage.put_file(key, audio_path, content_type=_content_type(info))
+        session.add(MediaFile(episode_id=episode.id, kind="original", storage_key=key,
+                              filename=safe_filename(filename), content_type=_content_type(info),
+                              size=stored.size, sha256=stored.sha256, duration=info.duration,
+                              codec=info.codec, container=info.container, sample_rate=info.sample_rate,
+                              channels=info.channels, bitrate=info.bitrate))
+        transition(session, episode, EpisodeStatus.processing, actor=author, reason="uploaded")
+        jobs = queue_processing(session, episode)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        storage.delete(key)
+        raise
+    return IngestResult(episode.id, episode.slug, [j.id for j in jobs])
+
+
+def _refuse_duplicate(session: Session, sha: str) -> None:
+    existing = session.scalars(select(MediaFile).where(MediaFile.kind == "original", MediaFile.sha256 == sha)).first()
+    if existing:
+        raise InvalidUpload(f"This recording was already uploaded as episode {existing.episode_id} "
+                            f"('{existing.episode.title}').")
+
+
+def _title_from(notes: Notes | None, filename: str) -> str:
+    if notes and notes.sections and notes.sections[0].level == 1:
+        return notes.sections[0].title[:300]
+    stem = Path(safe_filename(filename)).stem.replace("-", " ").replace("_", " ").strip()
+    return stem[:300] or "Untitled recording"
+
+
+def _unique_slug(session: Session, title: str) -> str:
+    base = slugify(title)
+    taken = set(session.scalars(select(Episode.slug).where(Episode.slug.like(f"{base}%"))))
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _content_type(info: audio.AudioInfo) -> str:
+    return {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg",
+            "mp4": "audio/mp4", "mov": "audio/mp4", "m4a": "audio/mp4", "webm": "audio/webm",
+            "matroska": "audio/webm"}.get(info.container.split(",")[0], "application/octet-stream")
+
+
+def _attach_metadata(session: Session, episode: Episode, meta: EpisodeMeta, notes: Notes | None,
+                     author: User | None) -> None:
+    if meta.event:
+        episode.event = get_or_create_event(session, meta.event)
+    for position, speaker in enumerate(meta.speakers):
+        episode.people.append(EpisodePerson(person=get_or_create_person(session, speaker.name),
+                                            role=speaker.role, position=position))
+    for name in dict.fromkeys(meta.tags):
+        episode.tags.append(EpisodeTag(tag=get_or_create_tag(session, name), source="summarizer", accepted=True))
+    if notes and notes.markdown.strip():
+        session.add(Summary(episode_id=episode.id, version=1, markdown=notes.markdown,
+                            author_id=author.id if author else None))
+
+
+def get_or_create_event(session: Session, ref) -> Event:
+    event = session.scalars(select(Event).where(Event.name == ref.name)).first()
+    if event is None:
+        event = Event(name=ref.name, slug=_free_slug(session, Event, ref.name), place=ref.place,
+                      starts_on=ref.starts_on, ends_on=ref.ends_on)
+        session.add(event)
+        session.flush()
+    return event
+
+
+def get_or_create_person(session: Session, name: str) -> Person:
+    person = session.scalars(select(Person).where(Person.name == name)).first()
+    if person is None:
+        person = Person(name=name, slug=_free_slug(session, Person, name))
+        session.add(person)
+        session.flush()
+    return person
+
+
+def get_or_create_tag(session: Session, name: str, category: str = "topic") -> Tag:
+    slug = slugify(name)
+    tag = session.scalars(select(Tag).where(Tag.slug == slug)).first()
+    if tag is None:
+        tag = Tag(name=name, slug=slug, category=category)
+        session.add(tag)
+        session.flush()
+    return tag
+
+
+def _free_slug(session: Session, model, name: str) -> str:
+    base = slugify(name)
+    taken = set(session.scalars(select(model.slug).where(model.slug.like(f"{base}%"))))
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug

@@ -1,0 +1,351 @@
+"""Database models (SQLAlchemy 2, typed). Migrations live in ``pipeline/migrations``."""
+
+from __future__ import annotations
+
+import enum
+import uuid as uuidlib
+from datetime import date, datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Base
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_uuid() -> str:
+    return str(uuidlib.uuid4())
+
+
+class Role(str, enum.Enum):
+    listener = "listener"
+    summarizer = "summarizer"
+    editor = "editor"
+    admin = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+
+class EpisodeStatus(str, enum.Enum):
+    draft = "draft"
+    processing = "processing"
+    in_review = "in_review"
+    changes_requested = "changes_requested"
+    published = "published"
+    unpublished = "unpublished"
+    failed = "failed"
+
+
+class JobState(str, enum.Enum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class CommentState(str, enum.Enum):
+    pending = "pending"
+    visible = "visible"
+    hidden = "hidden"
+    deleted = "deleted"
+
+
+TZDateTime = DateTime(timezone=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default=Role.listener.value)
+    trusted: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    api_token_hash: Mapped[Optional[str]] = mapped_column(String(128), index=True)
+    feed_token: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    def has_role(self, role: Role | str) -> bool:
+        return Role(self.role).rank >= Role(role).rank
+
+
+class Event(Base):
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    slug: Mapped[str] = mapped_column(String(220), unique=True)
+    starts_on: Mapped[Optional[date]] = mapped_column(Date)
+    ends_on: Mapped[Optional[date]] = mapped_column(Date)
+    place: Mapped[Optional[str]] = mapped_column(String(200))
+    description: Mapped[Optional[str]] = mapped_column(Text)
+    cover_key: Mapped[Optional[str]] = mapped_column(String(500))
+
+
+class Person(Base):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    slug: Mapped[str] = mapped_column(String(220), unique=True)
+    href: Mapped[Optional[str]] = mapped_column(String(500))
+
+
+class EpisodePerson(Base):
+    __tablename__ = "episode_people"
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(40), default="speaker")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    person: Mapped[Person] = relationship(lazy="joined")
+
+
+class Episode(Base):
+    __tablename__ = "episodes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    guid: Mapped[str] = mapped_column(String(200), unique=True, default=new_uuid)
+    slug: Mapped[str] = mapped_column(String(220), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default=EpisodeStatus.draft.value, index=True)
+    event_id: Mapped[Optional[int]] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    recorded_on: Mapped[Optional[date]] = mapped_column(Date)
+    season: Mapped[Optional[int]] = mapped_column(Integer)
+    number: Mapped[Optional[int]] = mapped_column(Integer)
+    episode_type: Mapped[str] = mapped_column(String(10), default="full")
+    explicit: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    duration: Mapped[Optional[float]] = mapped_column(Float)
+    soundbite_start: Mapped[Optional[float]] = mapped_column(Float)
+    soundbite_duration: Mapped[Optional[float]] = mapped_column(Float)
+    review_note: Mapped[Optional[str]] = mapped_column(Text)
+    failure_reason: Mapped[Optional[str]] = mapped_column(Text)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow)
+    published_at: Mapped[Optional[datetime]] = mapped_column(TZDateTime, index=True)
+
+    event: Mapped[Optional[Event]] = relationship(lazy="joined")
+    created_by: Mapped[Optional[User]] = relationship()
+    people: Mapped[list[EpisodePerson]] = relationship(
+        order_by="EpisodePerson.position", cascade="all, delete-orphan", lazy="selectin")
+    media: Mapped[list["MediaFile"]] = relationship(cascade="all, delete-orphan", back_populates="episode")
+    tags: Mapped[list["EpisodeTag"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    chapters: Mapped[list["Chapter"]] = relationship(order_by="Chapter.start", cascade="all, delete-orphan")
+    summaries: Mapped[list["Summary"]] = relationship(order_by="Summary.version", cascade="all, delete-orphan")
+    transcripts: Mapped[list["Transcript"]] = relationship(cascade="all, delete-orphan")
+    jobs: Mapped[list["Job"]] = relationship(order_by="Job.id", cascade="all, delete-orphan")
+
+    def media_of(self, kind: str) -> Optional["MediaFile"]:
+        found = [m for m in self.media if m.kind == kind]
+        return max(found, key=lambda m: m.id or 0) if found else None
+
+    @property
+    def summary(self) -> Optional["Summary"]:
+        return self.summaries[-1] if self.summaries else None
+
+    @property
+    def transcript(self) -> Optional["Transcript"]:
+        done = [t for t in self.transcripts if t.status == "complete"]
+        return max(done, key=lambda t: t.id) if done else None
+
+    @property
+    def accepted_tags(self) -> list["Tag"]:
+        return [et.tag for et in self.tags if et.accepted]
+
+
+class MediaFile(Base):
+    __tablename__ = "media_files"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # original | audio | published | cover
+    storage_key: Mapped[str] = mapped_column(String(500), unique=True)
+    filename: Mapped[Optional[str]] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    duration: Mapped[Optional[float]] = mapped_column(Float)
+    codec: Mapped[Optional[str]] = mapped_column(String(40))
+    container: Mapped[Optional[str]] = mapped_column(String(40))
+    sample_rate: Mapped[Optional[int]] = mapped_column(Integer)
+    channels: Mapped[Optional[int]] = mapped_column(Integer)
+    bitrate: Mapped[Optional[int]] = mapped_column(Integer)
+    loudness_lufs: Mapped[Optional[float]] = mapped_column(Float)
+    true_peak_dbtp: Mapped[Optional[float]] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    episode: Mapped[Episode] = relationship(back_populates="media")
+
+
+class Transcript(Base):
+    __tablename__ = "transcripts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    engine: Mapped[str] = mapped_column(String(40))
+    model: Mapped[str] = mapped_column(String(200))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    language: Mapped[Optional[str]] = mapped_column(String(16))
+    duration: Mapped[Optional[float]] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | complete | failed
+    corrections: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    completed_at: Mapped[Optional[datetime]] = mapped_column(TZDateTime)
+    segments: Mapped[list["Segment"]] = relationship(
+        order_by="Segment.index", cascade="all, delete-orphan", back_populates="transcript")
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments)
+
+
+class Segment(Base):
+    __tablename__ = "segments"
+    __table_args__ = (UniqueConstraint("transcript_id", "index"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    words: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    speaker: Mapped[Optional[str]] = mapped_column(String(200))
+    avg_logprob: Mapped[Optional[float]] = mapped_column(Float)
+    no_speech_prob: Mapped[Optional[float]] = mapped_column(Float)
+    transcript: Mapped[Transcript] = relationship(back_populates="segments")
+
+
+class SegmentRevision(Base):
+    """A human correction of a segment's text; the newest one is what pages show."""
+
+    __tablename__ = "segment_revisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    previous_text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class Summary(Base):
+    __tablename__ = "summaries"
+    __table_args__ = (UniqueConstraint("episode_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    markdown: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    author: Mapped[Optional[User]] = relationship(lazy="joined")
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    category: Mapped[str] = mapped_column(String(40), default="topic")
+    description: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class EpisodeTag(Base):
+    __tablename__ = "episode_tags"
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(20), default="summarizer")  # summarizer | suggested | editor
+    accepted: Mapped[bool] = mapped_column(Boolean, default=True)
+    score: Mapped[Optional[float]] = mapped_column(Float)
+    tag: Mapped[Tag] = relationship(lazy="joined")
+
+
+class Chapter(Base):
+    __tablename__ = "chapters"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    start: Mapped[float] = mapped_column(Float)
+    title: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(20), default="notes")  # notes | topics | editor
+    confidence: Mapped[Optional[float]] = mapped_column(Float)
+
+
+class Anchor(Base):
+    """Where in the recording a section or bullet of the summary is discussed."""
+
+    __tablename__ = "anchors"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    summary_version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # section | bullet
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    start: Mapped[Optional[float]] = mapped_column(Float)
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[Optional[float]] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(20), default=CommentState.pending.value, index=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    edited_at: Mapped[Optional[datetime]] = mapped_column(TZDateTime)
+    author: Mapped[User] = relationship(lazy="joined")
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_state_kind", "state", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))  # prepare_audio | transcribe | analyze | publish
+    state: Mapped[str] = mapped_column(String(20), default=JobState.queued.value)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    worker: Mapped[Optional[str]] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    started_at: Mapped[Optional[datetime]] = mapped_column(TZDateTime)
+    heartbeat_at: Mapped[Optional[datetime]] = mapped_column(TZDateTime)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(TZDateTime)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    from_state: Mapped[Optional[str]] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    actor: Mapped[Optional[User]] = relationship(lazy="joined")
+
+
+class GlossaryTerm(Base):
+    """Terms editors add on top of the bundled glossary."""
+
+    __tablename__ = "glossary_terms"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term: Mapped[str] = mapped_column(String(120), unique=True)
+    category: Mapped[str] = mapped_column(String(40))
+    mishearings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class SiteValue(Base):
+    """Small values fixed once and kept, such as the feed's podcast:guid."""
+
+    __tablename__ = "site_values"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,254 @@
+"""Summary notes: Markdown with optional YAML front matter.
+
+```
+---
+title: Picosecond lasers for melasma
+event: {name: Aesthetic Lasers Summit 2026, place: Lisbon, starts_on: 2026-05-14}
+date: 2026-05-14
+speakers: [{name: Dr. Ana Ribeiro, role: speaker}, Dr. Tom Hale]
+tags: [Melasma, Picosecond laser]
+explicit: false
+season: 1
+episode: 3
+---
+# Section heading          <- a section (becomes a chapter when anchored)
+- a claim                  <- a bullet (gets a "listen at" link when anchored)
+```
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+import yaml
+
+from .errors import InvalidUpload
+
+MAX_NOTES_BYTES = 512 * 1024
+_FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.+)$")
+KNOWN_KEYS = {"title", "event", "date", "speakers", "tags", "explicit", "season", "episode", "episode_type", "language"}
+
+
+@dataclass(frozen=True)
+class Speaker:
+    name: str
+    role: str = "speaker"
+
+
+@dataclass(frozen=True)
+class EventRef:
+    name: str
+    place: str | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+@dataclass
+class Section:
+    title: str
+    level: int
+    body: str = ""
+    bullets: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EpisodeMeta:
+    """What a summarizer says about a recording, from the CLI, a form or front matter."""
+
+    title: str | None = None
+    event: EventRef | None = None
+    recorded_on: date | None = None
+    speakers: list[Speaker] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    explicit: bool = False
+    season: int | None = None
+    number: int | None = None
+    episode_type: str = "full"
+
+    def merged_over(self, base: "EpisodeMeta") -> "EpisodeMeta":
+        """Fields set here win over ``base`` (command-line flags over front matter)."""
+        return EpisodeMeta(
+            title=self.title or base.title, event=self.event or base.event,
+            recorded_on=self.recorded_on or base.recorded_on, speakers=self.speakers or base.speakers,
+            tags=self.tags or base.tags, explicit=self.explicit or base.explicit,
+            season=self.season if self.season is not None else base.season,
+            number=self.number if self.number is not None else base.number,
+            episode_type=self.episode_type if self.episode_type != "full" else base.episode_type)
+
+
+@dataclass
+class Notes:
+    meta: EpisodeMeta
+    markdown: str
+    sections: list[Section]
+
+    @property
+    def plain_text(self) -> str:
+        return " ".join([s.title + " " + s.body + " " + " ".join(s.bullets) for s in self.sections]).strip()
+
+
+def parse_notes(text: str | bytes) -> Notes:
+    """Split front matter from Markdown and read sections and bullets.
+
+    Raises InvalidUpload for notes that are too large, not UTF-8, or whose front matter is not
+    a YAML mapping of the known fields with values of the right kind.
+    """
+    if isinstance(text, bytes):
+        if len(text) > MAX_NOTES_BYTES:
+            raise InvalidUpload(f"The notes are {len(text) // 1024} KB; notes may be at most {MAX_NOTES_BYTES // 1024} KB.")
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InvalidUpload("The notes are not UTF-8 text; save them as UTF-8 Markdown.") from None
+    if len(text.encode()) > MAX_NOTES_BYTES:
+        raise InvalidUpload(f"The notes are too long; notes may be at most {MAX_NOTES_BYTES // 1024} KB.")
+    text = text.replace("\x00", "")
+    meta, body = EpisodeMeta(), text
+    match = _FRONT.match(text)
+    if match:
+        meta = _meta_from_yaml(match.group(1))
+        body = text[match.end():]
+    return Notes(meta=meta, markdown=body.strip() + "\n" if body.strip() else "", sections=split_sections(body))
+
+
+def split_sections(markdown: str) -> list[Section]:
+    sections: list[Section] = []
+    current = Section(title="", level=0)
+    in_code = False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+        if not in_code and (h := _HEADING.match(line)):
+            if current.title or current.body.strip() or current.bullets:
+                sections.append(current)
+            current = Section(title=h.group(2).strip(), level=len(h.group(1)))
+        elif not in_code and (b := _BULLET.match(line)):
+            current.bullets.append(b.group(1).strip())
+        elif line.strip():
+            current.body = (current.body + " " + line.strip()).strip()
+    if current.title or current.body.strip() or current.bullets:
+        sections.append(current)
+    return sections
+
+
+def _meta_from_yaml(source: str) -> EpisodeMeta:
+    try:
+        data = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" near line {where.line + 2}" if where else ""
+        raise InvalidUpload(f"The notes' front matter is not valid YAML{line}.") from None
+    if data is None:
+        return EpisodeMeta()
+    if not isinstance(data, dict):
+        raise InvalidUpload("The notes' front matter must be a list of 'field: value' lines.")
+    unknown = sorted(str(k) for k in data if k not in KNOWN_KEYS)
+    if unknown:
+        raise InvalidUpload(f"The notes' front matter has unknown field(s) {', '.join(unknown)}; "
+                            f"known fields are {', '.join(sorted(KNOWN_KEYS))}.")
+    return EpisodeMeta(
+        title=_text(data, "title", 300), event=_event(data.get("event")),
+        recorded_on=_date(data.get("date"), "date"), speakers=_speakers(data.get("speakers")),
+        tags=_tags(data.get("tags")), explicit=_bool(data.get("explicit", False)),
+        season=_int(data.get("season"), "season"), number=_int(data.get("episode"), "episode"),
+        episode_type=_episode_type(data.get("episode_type", "full")))
+
+
+def _text(data: dict, key: str, limit: int) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, (str, int, float)):
+        raise InvalidUpload(f"The notes' '{key}' must be text.")
+    value = str(value).strip()
+    if len(value) > limit:
+        raise InvalidUpload(f"The notes' '{key}' is longer than {limit} characters.")
+    return value or None
+
+
+def _date(value, key: str) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidUpload(f"The notes' '{key}' must be a date like 2026-05-14, not {str(value)[:40]!r}.") from None
+
+
+def _int(value, key: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 100000:
+        raise InvalidUpload(f"The notes' '{key}' must be a positive whole number.")
+    return value
+
+
+def _bool(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in {"yes", "true", "1"}:
+        return True
+    if str(value).lower() in {"no", "false", "0", "clean"}:
+        return False
+    raise InvalidUpload("The notes' 'explicit' must be true or false.")
+
+
+def _episode_type(value) -> str:
+    if value not in ("full", "trailer", "bonus"):
+        raise InvalidUpload("The notes' 'episode_type' must be full, trailer or bonus.")
+    return value
+
+
+def _event(value) -> EventRef | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return EventRef(name=_clean_name(value, "event"))
+    if not isinstance(value, dict) or "name" not in value:
+        raise InvalidUpload("The notes' 'event' must be a name or a mapping with at least 'name'.")
+    return EventRef(name=_clean_name(value["name"], "event"), place=_text(value, "place", 200),
+                    starts_on=_date(value.get("starts_on"), "event starts_on"),
+                    ends_on=_date(value.get("ends_on"), "event ends_on"))
+
+
+def _speakers(value) -> list[Speaker]:
+    if value is None:
+        return []
+    if isinstance(value, (str, dict)):
+        value = [value]
+    if not isinstance(value, list):
+        raise InvalidUpload("The notes' 'speakers' must be a list of names.")
+    out = []
+    for item in value:
+        if isinstance(item, dict) and "name" in item:
+            out.append(Speaker(_clean_name(item["name"], "speaker"), str(item.get("role", "speaker"))[:40]))
+        elif isinstance(item, str):
+            out.append(Speaker(_clean_name(item, "speaker")))
+        else:
+            raise InvalidUpload("Each speaker in the notes must be a name or {name: ..., role: ...}.")
+    return out
+
+
+def _tags(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [v for v in value.split(",")]
+    if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+        raise InvalidUpload("The notes' 'tags' must be a list of words.")
+    return [_clean_name(v, "tag", 100) for v in value if str(v).strip()]
+
+
+def _clean_name(value, what: str, limit: int = 200) -> str:
+    if not isinstance(value, (str, int)):
+        raise InvalidUpload(f"A {what} name in the notes must be text.")
+    value = " ".join(str(value).split())
+    if not value:
+        raise InvalidUpload(f"A {what} name in the notes is empty.")
+    if len(value) > limit:
+        raise InvalidUpload(f"A {what} name in the notes is longer than {limit} characters.")
+    return value

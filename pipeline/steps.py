@@ -1,0 +1,161 @@
+"""What each job kind does to an episode. Called by ``jobs.run_job`` inside a session."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from .errors import TranscriptionError
+from .models import Chapter, Episode, EpisodeTag, GlossaryTerm, MediaFile, Segment, Transcript, utcnow
+
+
+@contextlib.contextmanager
+def local_copy(ctx, key: str) -> Iterator[Path]:
+    """A path to the stored object: the file itself on local storage, a temporary copy otherwise."""
+    path = ctx.storage.local_path(key)
+    if path is not None:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="clinex-") as tmp:
+        yield ctx.storage.fetch_to(key, Path(tmp) / Path(key).name)
+
+
+def prepare_audio(ctx, session: Session, episode: Episode, report) -> None:
+    """Decode the original, bring it to the loudness target and encode the listening file."""
+    from .audio import AudioOptions, prepare_audio as prepare
+
+    original = episode.media_of("original")
+    options = AudioOptions.from_settings(ctx.settings)
+    with local_copy(ctx, original.storage_key) as src, tempfile.TemporaryDirectory(prefix="clinex-") as out:
+        prepared = prepare(src, Path(out), options, progress=report)
+        key = f"audio/{episode.uuid}/{original.sha256[:16]}.{prepared.extension}"
+        stored = ctx.storage.put_file(key, prepared.path, content_type=prepared.content_type)
+    session.execute(delete(MediaFile).where(MediaFile.episode_id == episode.id, MediaFile.kind == "audio",
+                                            MediaFile.storage_key != key))
+    media = session.scalars(select(MediaFile).where(MediaFile.storage_key == key)).first() or MediaFile(
+        episode_id=episode.id, kind="audio", storage_key=key)
+    info = prepared.info
+    media.content_type, media.size, media.sha256 = prepared.content_type, stored.size, stored.sha256
+    media.duration, media.codec, media.container = info.duration, info.codec, info.container
+    media.sample_rate, media.channels, media.bitrate = info.sample_rate, info.channels, info.bitrate
+    media.loudness_lufs = prepared.output_loudness.integrated_lufs
+    media.true_peak_dbtp = prepared.output_loudness.true_peak_dbtp
+    original.loudness_lufs = prepared.input_loudness.integrated_lufs
+    original.true_peak_dbtp = prepared.input_loudness.true_peak_dbtp
+    session.add(media)
+    episode.duration = info.duration
+
+
+def episode_glossary(ctx, session: Session):
+    from .transcription import load_glossary
+
+    extra = [(t.term, t.category, list(t.mishearings or [])) for t in session.scalars(select(GlossaryTerm))]
+    return load_glossary(ctx.settings.GLOSSARY_PATH or None, extra_terms=extra)
+
+
+def episode_context(episode: Episode) -> tuple[str, list[str]]:
+    """Text of the notes and the names that matter for this episode (for hotwords and pairing)."""
+    names = [p.person.name for p in episode.people]
+    names += [et.tag.name for et in episode.tags]
+    if episode.event:
+        names.append(episode.event.name)
+    notes = episode.summary.markdown if episode.summary else ""
+    return f"{episode.title}\n{notes}", names
+
+
+def transcribe(ctx, session: Session, episode: Episode, report) -> None:
+    """Transcribe the original, saving segments as they come; a retry resumes after the last one."""
+    from .transcription import TranscriptionOptions, to_json, to_srt, to_text, to_vtt, transcribe as run
+
+    glossary = episode_glossary(ctx, session)
+    context, names = episode_context(episode)
+    options = TranscriptionOptions.from_settings(ctx.settings)
+    options.hotwords = glossary.hotwords_for(context, extra=names)
+    transcript = session.scalars(select(Transcript).where(
+        Transcript.episode_id == episode.id, Transcript.status == "running")).first()
+    if transcript is None:
+        transcript = Transcript(episode_id=episode.id, engine=options.engine, model=options.model,
+                                options=options.as_dict(), language=options.language, status="running")
+        session.add(transcript)
+        session.commit()
+    saved = list(session.scalars(select(Segment).where(Segment.transcript_id == transcript.id).order_by(Segment.index)))
+    start_at = saved[-1].end if saved else 0.0
+    duration = episode.duration or 1.0
+    original = episode.media_of("original")
+    with local_copy(ctx, original.storage_key) as src:
+        info, segments = run(src, options, start_at=start_at)
+        for offset, seg in enumerate(segments, start=len(saved)):
+            session.add(Segment(transcript_id=transcript.id, index=offset, start=seg.start, end=seg.end,
+                                text=seg.text, words=[w.__dict__ for w in seg.words],
+                                avg_logprob=seg.avg_logprob, no_speech_prob=seg.no_speech_prob))
+            session.commit()  # each segment is durable: a killed worker resumes after it
+            report(min(seg.end / duration, 0.99))
+    session.refresh(transcript)
+    _finish_transcript(ctx, session, episode, transcript, glossary, info)
+
+
+def _finish_transcript(ctx, session, episode, transcript, glossary, info) -> None:
+    from .transcription import Segment as Seg, Word, to_json, to_srt, to_text, to_vtt
+
+    rows = transcript.segments
+    if not rows:
+        raise TranscriptionError("No speech was found in the recording.")
+    segs = [Seg(index=r.index, start=r.start, end=r.end, text=r.text,
+                words=[Word(**w) for w in (r.words or [])], avg_logprob=r.avg_logprob,
+                no_speech_prob=r.no_speech_prob) for r in rows]
+    corrected, corrections = glossary.correct(segs)
+    for row, seg in zip(rows, corrected):
+        row.text = seg.text
+    transcript.corrections = [c.__dict__ for c in corrections]
+    speaker = episode.people[0].person.name if len(episode.people) == 1 else None
+    for seg in corrected:
+        seg.speaker = speaker
+    write_transcript_files(ctx, episode, transcript.id, corrected)
+    transcript.language, transcript.duration = info.language, info.duration
+    transcript.status, transcript.completed_at = "complete", utcnow()
+
+
+TRANSCRIPT_FORMATS = {"vtt": "text/vtt", "srt": "application/x-subrip", "json": "application/json", "txt": "text/plain"}
+
+
+def transcript_key(episode: Episode, transcript_id: int, ext: str) -> str:
+    return f"transcripts/{episode.uuid}/{transcript_id}.{ext}"
+
+
+def write_transcript_files(ctx, episode: Episode, transcript_id: int, segments) -> None:
+    from .transcription import to_json, to_srt, to_text, to_vtt
+
+    for ext, render in (("vtt", to_vtt), ("srt", to_srt), ("json", to_json), ("txt", to_text)):
+        ctx.storage.put_bytes(transcript_key(episode, transcript_id, ext), render(segments).encode("utf-8"),
+                              content_type=TRANSCRIPT_FORMATS[ext])
+
+
+def analyze(ctx, session: Session, episode: Episode, report) -> None:
+    """Suggest tags from glossary hits and make chapters from the notes' sections."""
+    from .pairing import suggest_chapters, suggest_tags
+
+    transcript = episode.transcript
+    glossary = episode_glossary(ctx, session)
+    notes = episode.summary.markdown if episode.summary else ""
+    segments = [(s.start, s.end, s.text) for s in transcript.segments] if transcript else []
+    from .ingest import get_or_create_tag
+
+    have = {et.tag_id for et in episode.tags}
+    for name, category, score in suggest_tags(glossary, segments, notes):
+        tag = get_or_create_tag(session, name, category)
+        if tag.id not in have:
+            episode.tags.append(EpisodeTag(tag=tag, source="suggested", accepted=False, score=score))
+            have.add(tag.id)
+    report(0.5)
+    if not any(c.source == "editor" for c in episode.chapters):
+        session.execute(delete(Chapter).where(Chapter.episode_id == episode.id))
+        for start, title, confidence, source in suggest_chapters(notes, segments, episode.duration or 0):
+            session.add(Chapter(episode_id=episode.id, start=start, title=title, confidence=confidence, source=source))
+
+
+HANDLERS = {"prepare_audio": prepare_audio, "transcribe": transcribe, "analyze": analyze}

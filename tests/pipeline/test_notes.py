@@ -1,0 +1,58 @@
+from datetime import date
+
+import pytest
+
+from pipeline.errors import InvalidUpload
+from pipeline.notes import MAX_NOTES_BYTES, parse_notes
+from tests.conftest import SAMPLE
+
+
+def test_sample_notes_front_matter_and_sections():
+    notes = parse_notes((SAMPLE / "lecture.md").read_bytes())
+    meta = notes.meta
+    assert meta.title == "Picosecond lasers for melasma and PIH"
+    assert meta.event.name == "Aesthetic Lasers Summit 2026" and meta.event.place == "Lisbon"
+    assert meta.recorded_on == date(2026, 5, 14)
+    assert [s.name for s in meta.speakers] == ["Dr. Ana Ribeiro"]
+    assert meta.tags == ["Melasma", "Picosecond laser"]
+    assert (meta.season, meta.number, meta.explicit) == (1, 1, False)
+    titles = [s.title for s in notes.sections if s.title]
+    assert titles == ["Patient selection", "Treatment settings", "Combination therapy", "Complications"]
+    assert len(notes.sections[1].bullets) == 3
+    assert not notes.markdown.startswith("---")
+
+
+def test_notes_without_front_matter():
+    notes = parse_notes("# Title\n\nSome text\n\n- a claim\n")
+    assert notes.meta.title is None
+    assert notes.sections[0].title == "Title" and notes.sections[0].bullets == ["a claim"]
+
+
+def test_speakers_as_plain_names_and_tags_as_text():
+    notes = parse_notes("---\nspeakers: [Dr. A, Dr. B]\ntags: 'IPL, Rosacea'\n---\nbody")
+    assert [s.name for s in notes.meta.speakers] == ["Dr. A", "Dr. B"]
+    assert notes.meta.tags == ["IPL", "Rosacea"]
+
+
+@pytest.mark.parametrize("source, message", [
+    ("---\ntitle: [unclosed\n---\n", "not valid YAML"),
+    ("---\n- a\n- b\n---\n", "must be a list of 'field: value' lines"),
+    ("---\ncolour: blue\n---\n", "unknown field(s) colour"),
+    ("---\ndate: yesterday\n---\n", "'date' must be a date"),
+    ("---\nseason: -1\n---\n", "'season' must be a positive whole number"),
+    ("---\nexplicit: maybe\n---\n", "'explicit' must be true or false"),
+    ("---\nspeakers: [{role: host}]\n---\n", "Each speaker"),
+    ("---\nevent: {place: Paris}\n---\n", "'event' must be a name"),
+    ("---\ntitle: " + "x" * 400 + "\n---\n", "longer than 300"),
+])
+def test_bad_front_matter_is_refused_with_a_clear_message(source, message):
+    with pytest.raises(InvalidUpload, match=None) as info:
+        parse_notes(source)
+    assert message in str(info.value)
+
+
+def test_too_large_and_not_utf8_notes_are_refused():
+    with pytest.raises(InvalidUpload, match="at most"):
+        parse_notes(b"x" * (MAX_NOTES_BYTES + 1))
+    with pytest.raises(InvalidUpload, match="not UTF-8"):
+        parse_notes(b"\xff\xfe\x00bad")

@@ -1,0 +1,69 @@
+"""Sign-in (Flask-Login), CSRF on every state change (Flask-WTF), role checks."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Flask, abort, request
+from flask_login import LoginManager, UserMixin, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from pipeline.models import Role, User
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+class SessionUser(UserMixin):
+    """What Flask-Login keeps: a snapshot of the account, not a live ORM object."""
+
+    def __init__(self, user: User):
+        self.id, self.email, self.display_name = user.id, user.email, user.display_name
+        self.role, self.trusted = user.role, user.trusted
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def has_role(self, role: Role | str) -> bool:
+        return Role(self.role).rank >= Role(role).rank
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please sign in to continue."
+    csrf.init_app(app)
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from .db import db
+
+        user = db().get(User, int(user_id)) if user_id.isdigit() else None
+        return SessionUser(user) if user and user.active else None
+
+    @app.context_processor
+    def roles():
+        return {"Role": Role}
+
+
+def role_required(role: Role | str):
+    """Only signed-in users with at least ``role`` may call the view (403 otherwise)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not current_user.has_role(role):
+                abort(403, f"This page is for {Role(role).value}s.")
+            return view(*args, **kwargs)
+
+        wrapper.required_role = Role(role)
+        return wrapper
+
+    return decorator
+
+
+def next_url(default: str) -> str:
+    target = request.args.get("next") or request.form.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") else default

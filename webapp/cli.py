@@ -1,0 +1,254 @@
+"""The ``clinex`` command line: thin commands over plain functions in ``pipeline`` and ``webapp.ops``."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline.errors import ClinexError
+
+from . import ops
+
+
+def friendly(command):
+    """Turn our errors into one line on stderr and exit status 1 (2 for usage), never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ClinexError as exc:
+            raise click.ClickException(str(exc)) from None
+        except FileNotFoundError as exc:
+            raise click.ClickException(f"File not found: {exc.filename or exc}.") from None
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+
+    return wrapper
+
+
+def echo_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="clinical-exchange")
+def main() -> None:
+    """Clinical Exchange: recordings and notes in, a reviewed podcast out."""
+
+
+@main.command()
+@click.option("--sample/--no-sample", default=False, help="Ingest, transcribe and publish the bundled sample lecture if there are no episodes yet.")
+@friendly
+def init(sample: bool) -> None:
+    """Create the instance folder, migrate the database and create an editor account if none exists."""
+    report = ops.initialize(sample=sample, echo=click.echo)
+    if report.editor_password:
+        click.secho(f"Created editor {report.editor_email} with one-time password: {report.editor_password}", fg="yellow")
+    click.echo(f"Instance ready in {report.instance_path} (database at revision {report.revision}).")
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@friendly
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    click.echo(f"Database at revision {ops.upgrade()}.")
+
+
+@main.group()
+def users() -> None:
+    """Manage accounts and roles."""
+
+
+@users.command("add")
+@click.argument("email")
+@click.option("--name", help="Display name (defaults to the part before @).")
+@click.option("--role", default="listener", show_default=True, type=click.Choice(["listener", "summarizer", "editor", "admin"]))
+@click.option("--password", help="Password; one is generated and printed when omitted.")
+@friendly
+def users_add(email: str, name: str | None, role: str, password: str | None) -> None:
+    """Add an account."""
+    generated = ops.add_user(email, name, role, password)
+    click.echo(f"Added {email} as {role}." + (f" One-time password: {generated}" if password is None else ""))
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@friendly
+def users_list(as_json: bool) -> None:
+    """List accounts."""
+    rows = ops.list_users()
+    if as_json:
+        return echo_json(rows)
+    for row in rows:
+        click.echo(f"{row['id']:>4}  {row['role']:<10}  {row['email']}  ({row['name']})")
+
+
+@users.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["listener", "summarizer", "editor", "admin"]))
+@friendly
+def users_set_role(email: str, role: str) -> None:
+    """Change an account's role."""
+    ops.set_user_role(email, role)
+    click.echo(f"{email} is now {role}.")
+
+
+@main.command()
+@click.argument("audio", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--notes", type=click.Path(dir_okay=False, path_type=Path), help="Summary notes (Markdown, optional YAML front matter).")
+@click.option("--title", help="Episode title (overrides the notes).")
+@click.option("--event", help="Event or webinar series.")
+@click.option("--speaker", "speakers", multiple=True, help="Speaker name; repeat for several.")
+@click.option("--tag", "tags", multiple=True, help="Topic tag; repeat for several.")
+@click.option("--date", "recorded_on", help="Recording date, YYYY-MM-DD.")
+@click.option("--author", help="Email of the summarizer account to credit.")
+@click.option("--wait", is_flag=True, help="Run the processing here, with progress bars, until the episode is in review.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@friendly
+def ingest(audio: Path, notes: Path | None, title, event, speakers, tags, recorded_on, author, wait: bool, as_json: bool) -> None:
+    """Upload a recording (and notes) and queue its processing; prints the episode id."""
+    result = ops.ingest_file(audio, notes_path=notes, title=title, event=event, speakers=speakers, tags=tags,
+                             recorded_on=recorded_on, author_email=author, wait=wait, quiet=as_json)
+    if as_json:
+        return echo_json(result)
+    click.echo(f"Episode {result['id']} ({result['slug']}) is {result['status'].replace('_', ' ')}.")
+    if result.get("failure_reason"):
+        raise click.ClickException(result["failure_reason"])
+
+
+@main.command()
+@click.option("--watch", is_flag=True, help="Refresh every second until interrupted.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--limit", default=30, show_default=True, help="How many recent jobs.")
+@friendly
+def jobs(watch: bool, as_json: bool, limit: int) -> None:
+    """Show recent jobs with their progress."""
+    if as_json:
+        return echo_json(ops.list_jobs(limit))
+    ops.show_jobs(limit, watch=watch)
+
+
+@main.group()
+def episodes() -> None:
+    """Episodes."""
+
+
+@episodes.command("list")
+@click.option("--status", type=click.Choice(ops.STATUSES), help="Only episodes in this state.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@friendly
+def episodes_list(status: str | None, as_json: bool) -> None:
+    """List episodes, newest first."""
+    rows = ops.list_episodes(status)
+    if as_json:
+        return echo_json(rows)
+    for row in rows:
+        click.echo(f"{row['id']:>4}  {row['status']:<18}  {row['title']}")
+
+
+@main.command()
+@friendly
+def review() -> None:
+    """List episodes waiting for review, oldest first."""
+    rows = ops.list_episodes("in_review", oldest_first=True)
+    if not rows:
+        click.echo("Nothing is waiting for review.")
+    for row in rows:
+        click.echo(f"{row['id']:>4}  {row['title']}  ({row['url_review']})")
+
+
+@main.command()
+@click.argument("episode_id", type=int)
+@click.option("--editor", help="Email of the approving editor (recorded in the audit log).")
+@click.option("--note", help="Note for the audit log.")
+@friendly
+def approve(episode_id: int, editor: str | None, note: str | None) -> None:
+    """Approve an episode in review: tag the audio and publish it."""
+    url = ops.approve(episode_id, editor_email=editor, note=note)
+    click.echo(f"Published episode {episode_id}: {url}")
+
+
+@main.command()
+@click.argument("episode_id", type=int)
+@click.option("--note", required=True, help="What the summarizer should change.")
+@click.option("--editor", help="Email of the editor (recorded in the audit log).")
+@friendly
+def reject(episode_id: int, note: str, editor: str | None) -> None:
+    """Send an episode back to its summarizer with a note."""
+    ops.reject(episode_id, note=note, editor_email=editor)
+    click.echo(f"Episode {episode_id} sent back with your note.")
+
+
+@main.command()
+@click.argument("episode_id", type=int)
+@click.option("--note", help="Why (recorded in the audit log).")
+@friendly
+def unpublish(episode_id: int, note: str | None) -> None:
+    """Take a published episode out of every feed at once."""
+    ops.unpublish(episode_id, note=note)
+    click.echo(f"Episode {episode_id} unpublished.")
+
+
+@main.command()
+@click.argument("episode_id", type=int)
+@friendly
+def retry(episode_id: int) -> None:
+    """Queue a failed episode's jobs again."""
+    count = ops.retry(episode_id)
+    click.echo(f"Queued {count} job(s) for episode {episode_id}.")
+
+
+@main.command()
+@click.option("--tag", help="Only episodes with this topic tag (slug or name).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout.")
+@friendly
+def feed(tag: str | None, out: Path | None) -> None:
+    """Render the podcast feed (RSS) of published episodes."""
+    body = ops.render_feed_bytes(tag)
+    if out:
+        out.write_bytes(body)
+        click.echo(f"Wrote {len(body)} bytes to {out}.")
+    else:
+        sys.stdout.buffer.write(body)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int, help="Web server threads.")
+@click.option("--worker/--no-worker", default=True, show_default=True, help="Start one background worker beside the web server.")
+@friendly
+def serve(host: str, port: int, threads: int, worker: bool) -> None:
+    """Serve the site, feeds and media (waitress), with an embedded job worker."""
+    ops.serve(host, port, threads=threads, with_worker=worker, echo=click.echo)
+
+
+@main.command()
+@click.option("--concurrency", default=1, show_default=True, type=int, help="Jobs run at once.")
+@click.option("--loglevel", default="INFO", show_default=True)
+@friendly
+def worker(concurrency: int, loglevel: str) -> None:
+    """Run a job worker (Celery) on the configured broker."""
+    ops.run_worker(concurrency, loglevel)
+
+
+@main.command("settings")
+@friendly
+def settings_command() -> None:
+    """List every setting with its current value."""
+    for name, value, help_text in ops.describe_settings():
+        click.echo(f"{name} = {value}\n    {help_text}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Map errors to pages (or JSON for API and fetch requests); no tracebacks for users."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from pipeline.errors import ClinexError
+
+log = logging.getLogger(__name__)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _respond(status: int, title: str, message: str):
+    if _wants_json():
+        return jsonify(error=title, message=message), status
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ClinexError)
+    def clinex_error(exc: ClinexError):
+        from .db import db
+
+        db().rollback()
+        return _respond(exc.http_status, type(exc).__name__, str(exc))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if exc.code == 413:
+            limit = app.config["CLINEX"].MAX_UPLOAD_BYTES
+            return _respond(413, "Too large", f"That upload is larger than the {limit // 1024**2} MB limit.")
+        return _respond(exc.code or 500, exc.name, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error on %s", request.path)
+        return _respond(500, "Server error", "Something went wrong on our side; the error was logged.")

@@ -1,0 +1,120 @@
+"""From database rows to the plain dataclasses ``feeds`` renders, and a cache of built feeds."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from feeds import build_feed, feed_etag
+from feeds.model import EpisodeItem, PersonCredit, ShowInfo, Soundbite, TranscriptLink, podcast_guid_for
+from pipeline.models import Episode, EpisodeStatus, EpisodeTag, SiteValue, Tag
+from pipeline.settings import Settings
+from pipeline.steps import TRANSCRIPT_FORMATS
+
+from .rendering import plain_text, render_markdown
+
+TRANSCRIPT_ORDER = ("vtt", "srt", "json", "txt")
+
+
+def published_episodes(session: Session, *, tag: Tag | None = None, event_id: int | None = None) -> list[Episode]:
+    query = select(Episode).where(Episode.status == EpisodeStatus.published.value)
+    if tag is not None:
+        query = query.join(EpisodeTag).where(EpisodeTag.tag_id == tag.id, EpisodeTag.accepted.is_(True))
+    if event_id is not None:
+        query = query.where(Episode.event_id == event_id)
+    return list(session.scalars(query.order_by(Episode.published_at.desc(), Episode.id.desc())))
+
+
+def media_url(settings: Settings, key: str) -> str:
+    return f"{settings.BASE_URL}/media/{key.removeprefix('published/')}"
+
+
+def episode_item(settings: Settings, episode: Episode) -> EpisodeItem | None:
+    media = episode.media_of("published")
+    if media is None:
+        return None
+    base = settings.BASE_URL
+    summary = episode.summary.markdown if episode.summary else ""
+    transcript = episode.transcript
+    links = tuple(TranscriptLink(url=f"{base}/episodes/{episode.slug}/transcript.{ext}", type=TRANSCRIPT_FORMATS[ext],
+                                 language=episode.language) for ext in TRANSCRIPT_ORDER) if transcript else ()
+    soundbites = ()
+    if episode.soundbite_start is not None and episode.soundbite_duration:
+        soundbites = (Soundbite(start=episode.soundbite_start, duration=episode.soundbite_duration),)
+    return EpisodeItem(
+        guid=episode.guid, title=episode.title, link=f"{base}/episodes/{episode.slug}",
+        summary_html=str(render_markdown(summary)), summary_text=plain_text(summary) or episode.title,
+        enclosure_url=media_url(settings, media.storage_key), enclosure_length=media.size,
+        enclosure_type=media.content_type, duration=media.duration or episode.duration or 0.0,
+        published_at=_aware(episode.published_at), explicit=episode.explicit, season=episode.season,
+        number=episode.number, episode_type=episode.episode_type, transcripts=links,
+        chapters_url=f"{base}/episodes/{episode.slug}/chapters.json" if episode.chapters else None,
+        people=tuple(PersonCredit(name=p.person.name, role=_person_role(p.role)) for p in episode.people),
+        soundbites=soundbites, keywords=tuple(t.name for t in episode.accepted_tags))
+
+
+def _person_role(role: str) -> str:
+    return {"speaker": "guest", "moderator": "host", "host": "host"}.get(role, "guest")
+
+
+def _aware(value: datetime | None) -> datetime:
+    value = value or datetime.now(timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def show_info(session: Session, settings: Settings, *, path: str, title_suffix: str = "",
+              description: str | None = None) -> ShowInfo:
+    feed_url = f"{settings.BASE_URL}{path}"
+    return ShowInfo(
+        title=settings.SHOW_TITLE + (f": {title_suffix}" if title_suffix else ""),
+        description=description or settings.SHOW_DESCRIPTION, link=settings.BASE_URL + "/", feed_url=feed_url,
+        language=settings.SHOW_LANGUAGE, author=settings.SHOW_AUTHOR, owner_name=settings.OWNER_NAME,
+        owner_email=settings.OWNER_EMAIL, image_url=f"{settings.BASE_URL}/cover.jpg", category=settings.SHOW_CATEGORY,
+        explicit=settings.SHOW_EXPLICIT, podcast_guid=stable_podcast_guid(session, feed_url),
+        funding_url=settings.FUNDING_URL or None, hub_url=settings.WEBSUB_HUB or None)
+
+
+def stable_podcast_guid(session: Session, feed_url: str) -> str:
+    """podcast:guid is computed from the feed URL once, then kept even if the URL changes."""
+    key = "podcast_guid:" + feed_url.split("://", 1)[-1].split("/", 1)[-1]
+    row = session.get(SiteValue, key)
+    if row is None:
+        row = SiteValue(key=key, value=podcast_guid_for(feed_url))
+        session.add(row)
+        session.commit()
+    return row.value
+
+
+def content_version(session: Session) -> str:
+    row = session.get(SiteValue, "content_version")
+    return row.value if row else "0"
+
+
+class FeedCache:
+    """Built feed bodies by (scope, content version): built once per change, not per request."""
+
+    def __init__(self, size: int = 256):
+        self._items: dict[tuple, tuple[bytes, str]] = {}
+        self._lock = threading.Lock()
+        self.size = size
+
+    def get_or_build(self, key: tuple, build) -> tuple[bytes, str]:
+        with self._lock:
+            hit = self._items.get(key)
+        if hit:
+            return hit
+        body = build()
+        value = (body, feed_etag(body))
+        with self._lock:
+            if len(self._items) >= self.size:
+                self._items.clear()
+            self._items[key] = value
+        return value
+
+
+def render_feed(session: Session, settings: Settings, episodes: list[Episode], **show_kwargs) -> bytes:
+    items = [item for ep in episodes if (item := episode_item(settings, ep)) is not None]
+    return build_feed(show_info(session, settings, **show_kwargs), items)

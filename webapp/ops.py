@@ -1,0 +1,322 @@
+"""Plain functions behind the CLI (and usable from tests): each opens what it needs and returns data."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Callable, Iterator
+
+from sqlalchemy import func, select
+
+from pipeline.accounts import count_editors, create_user, find_user, set_role
+from pipeline.errors import ClinexError, InvalidUpload, NotFound
+from pipeline.ingest import ingest_recording
+from pipeline.jobs import JobContext, requeue_failed
+from pipeline.migrate import current_revision, upgrade_database
+from pipeline.models import Episode, EpisodeStatus, Job, Tag, User
+from pipeline.notes import EpisodeMeta, EventRef, Speaker, parse_notes
+from pipeline.publish import publish_episode, request_changes, unpublish_episode
+from pipeline.settings import Settings, load_settings, settings_as_rows
+
+from .context import CeleryDispatcher, InlineDispatcher, job_context
+
+STATUSES = [s.value for s in EpisodeStatus]
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "pipeline" / "sample"
+DEFAULT_EDITOR = "editor@clinical-exchange.example"
+
+
+def context(settings: Settings | None = None) -> JobContext:
+    return job_context(settings)
+
+
+@contextmanager
+def session_for(ctx: JobContext) -> Iterator:
+    session = ctx.sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def upgrade(settings: Settings | None = None) -> str:
+    ctx = context(settings)
+    upgrade_database(ctx.settings.DATABASE_URL)
+    return current_revision(ctx.settings.DATABASE_URL) or "base"
+
+
+@dataclass
+class InitReport:
+    instance_path: str
+    revision: str
+    editor_email: str | None = None
+    editor_password: str | None = None
+    sample_episode: int | None = None
+
+
+def initialize(sample: bool = False, echo: Callable[[str], None] = print, settings: Settings | None = None) -> InitReport:
+    """Migrate, make sure an editor exists, and with ``sample`` publish the bundled lecture once."""
+    ctx = context(settings)
+    report = InitReport(str(ctx.settings.instance_path), upgrade(ctx.settings))
+    with session_for(ctx) as session:
+        if count_editors(session) == 0:
+            user, password = create_user(session, DEFAULT_EDITOR, "Editor", "editor")
+            report.editor_email, report.editor_password = user.email, password
+        has_episodes = session.scalar(select(func.count(Episode.id))) > 0
+    if sample and not has_episodes:
+        echo("Ingesting and transcribing the bundled sample lecture (once)...")
+        result = ingest_file(SAMPLE_DIR / "lecture.mp3", notes_path=SAMPLE_DIR / "lecture.md", wait=True,
+                             settings=ctx.settings)
+        if result["status"] != EpisodeStatus.in_review.value:
+            raise ClinexError(f"The sample lecture did not reach review: {result.get('failure_reason')}")
+        approve(result["id"], editor_email=report.editor_email or DEFAULT_EDITOR, note="bundled sample",
+                settings=ctx.settings)
+        report.sample_episode = result["id"]
+    return report
+
+
+def add_user(email: str, name: str | None, role: str, password: str | None, settings: Settings | None = None) -> str:
+    with session_for(context(settings)) as session:
+        _user, password = create_user(session, email, name or "", role, password)
+    return password
+
+
+def list_users(settings: Settings | None = None) -> list[dict]:
+    with session_for(context(settings)) as session:
+        return [{"id": u.id, "email": u.email, "name": u.display_name, "role": u.role, "trusted": u.trusted}
+                for u in session.scalars(select(User).order_by(User.id))]
+
+
+def set_user_role(email: str, role: str, settings: Settings | None = None) -> None:
+    with session_for(context(settings)) as session:
+        set_role(session, email, role)
+
+
+def _meta_from_options(title, event, speakers, tags, recorded_on) -> EpisodeMeta:
+    day = None
+    if recorded_on:
+        try:
+            day = date.fromisoformat(recorded_on)
+        except ValueError:
+            raise InvalidUpload(f"--date must look like 2026-05-14, not {recorded_on!r}.") from None
+    return EpisodeMeta(title=title, event=EventRef(event) if event else None, recorded_on=day,
+                       speakers=[Speaker(s) for s in speakers or ()], tags=list(tags or ()))
+
+
+def ingest_file(audio_path: Path, *, notes_path: Path | None = None, title=None, event=None, speakers=(), tags=(),
+                recorded_on=None, author_email=None, wait=False, quiet=False, settings: Settings | None = None) -> dict:
+    """Ingest a recording from disk; with ``wait`` run its jobs here until it is in review (or failed)."""
+    ctx = context(settings)
+    audio_path = Path(audio_path)
+    if not audio_path.is_file():
+        raise InvalidUpload(f"No such file: {audio_path}.")
+    notes = None
+    if notes_path is not None:
+        if not Path(notes_path).is_file():
+            raise InvalidUpload(f"No such notes file: {notes_path}.")
+        notes = parse_notes(Path(notes_path).read_bytes())
+    meta = _meta_from_options(title, event, speakers, tags, recorded_on)
+    with session_for(ctx) as session:
+        author = find_user(session, author_email) if author_email else None
+        if author_email and author is None:
+            raise NotFound(f"No account for {author_email}.")
+        result = ingest_recording(session, ctx.storage, ctx.settings, audio_path, filename=audio_path.name,
+                                  meta=meta, notes=notes, author=author)
+    if wait:
+        _run_inline(ctx, result.job_ids, quiet)
+    else:
+        CeleryDispatcher(_celery(ctx.settings)).dispatch(result.job_ids)
+    return episode_row(ctx, result.episode_id)
+
+
+def _celery(settings: Settings):
+    from .celery_app import create_celery
+
+    return create_celery(settings)
+
+
+def _run_inline(ctx: JobContext, job_ids: list[int], quiet: bool) -> None:
+    if quiet:
+        InlineDispatcher(ctx).dispatch(job_ids)
+        return
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description:<14}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn()) as bars:
+        tasks: dict[int, int] = {}
+
+        def on_progress(job_id: int, fraction: float) -> None:
+            if job_id not in tasks:
+                with session_for(ctx) as session:
+                    kind = session.get(Job, job_id).kind
+                tasks[job_id] = bars.add_task(kind.replace("_", " "), total=1.0)
+            bars.update(tasks[job_id], completed=fraction)
+
+        InlineDispatcher(ctx, on_progress).dispatch(job_ids)
+        for task_id in tasks.values():
+            bars.update(task_id, completed=1.0)
+
+
+def episode_row(ctx: JobContext, episode_id: int) -> dict:
+    with session_for(ctx) as session:
+        ep = session.get(Episode, episode_id)
+        if ep is None:
+            raise NotFound(f"No episode {episode_id}.")
+        return _row(ctx, ep)
+
+
+def _row(ctx: JobContext, ep: Episode) -> dict:
+    base = ctx.settings.BASE_URL
+    return {"id": ep.id, "slug": ep.slug, "title": ep.title, "status": ep.status, "guid": ep.guid,
+            "event": ep.event.name if ep.event else None, "duration": ep.duration,
+            "published_at": ep.published_at.isoformat() if ep.published_at else None,
+            "failure_reason": ep.failure_reason, "url": f"{base}/episodes/{ep.slug}",
+            "url_review": f"{base}/review/{ep.id}"}
+
+
+def list_episodes(status: str | None = None, oldest_first: bool = False, settings: Settings | None = None) -> list[dict]:
+    ctx = context(settings)
+    with session_for(ctx) as session:
+        query = select(Episode)
+        if status:
+            query = query.where(Episode.status == status)
+        order = Episode.updated_at if oldest_first else Episode.id.desc()
+        return [_row(ctx, ep) for ep in session.scalars(query.order_by(order))]
+
+
+def list_jobs(limit: int = 30, settings: Settings | None = None) -> list[dict]:
+    with session_for(context(settings)) as session:
+        jobs = session.scalars(select(Job).order_by(Job.id.desc()).limit(limit))
+        return [{"id": j.id, "episode_id": j.episode_id, "kind": j.kind, "state": j.state,
+                 "progress": round(j.progress, 3), "attempts": j.attempts, "error": j.error,
+                 "started_at": j.started_at, "finished_at": j.finished_at} for j in jobs]
+
+
+def show_jobs(limit: int, watch: bool = False, settings: Settings | None = None) -> None:
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    def table() -> Table:
+        t = Table("job", "episode", "kind", "state", "progress", "attempts", "error")
+        for j in list_jobs(limit, settings):
+            t.add_row(str(j["id"]), str(j["episode_id"]), j["kind"], j["state"], f"{j['progress']:.0%}",
+                      str(j["attempts"]), (j["error"] or "")[:60])
+        return t
+
+    if not watch:
+        Console().print(table())
+        return
+    with Live(table(), refresh_per_second=2) as live:
+        while True:
+            time.sleep(1)
+            live.update(table())
+
+
+def _get_episode(session, episode_id: int) -> Episode:
+    ep = session.get(Episode, episode_id)
+    if ep is None:
+        raise NotFound(f"No episode {episode_id}.")
+    return ep
+
+
+def _actor(session, email: str | None) -> User | None:
+    if not email:
+        return None
+    user = find_user(session, email)
+    if user is None:
+        raise NotFound(f"No account for {email}.")
+    return user
+
+
+def approve(episode_id: int, editor_email: str | None = None, note: str | None = None,
+            settings: Settings | None = None) -> str:
+    ctx = context(settings)
+    with session_for(ctx) as session:
+        ep = _get_episode(session, episode_id)
+        publish_episode(ctx, session, ep, _actor(session, editor_email), note=note)
+        return f"{ctx.settings.BASE_URL}/episodes/{ep.slug}"
+
+
+def reject(episode_id: int, note: str, editor_email: str | None = None, settings: Settings | None = None) -> None:
+    with session_for(context(settings)) as session:
+        request_changes(session, _get_episode(session, episode_id), _actor(session, editor_email), note)
+
+
+def unpublish(episode_id: int, note: str | None = None, settings: Settings | None = None) -> None:
+    with session_for(context(settings)) as session:
+        unpublish_episode(session, _get_episode(session, episode_id), None, note)
+
+
+def retry(episode_id: int, settings: Settings | None = None) -> int:
+    ctx = context(settings)
+    with session_for(ctx) as session:
+        _get_episode(session, episode_id)
+    job_ids = requeue_failed(ctx, episode_id)
+    CeleryDispatcher(_celery(ctx.settings)).dispatch(job_ids)
+    return len(job_ids)
+
+
+def render_feed_bytes(tag: str | None = None, settings: Settings | None = None) -> bytes:
+    from pipeline.text import slugify
+
+    from .feed_data import published_episodes, render_feed
+
+    ctx = context(settings)
+    with session_for(ctx) as session:
+        if tag is None:
+            return render_feed(session, ctx.settings, published_episodes(session), path="/feed.xml")
+        found = session.scalars(select(Tag).where(Tag.slug == slugify(tag))).first()
+        if found is None:
+            raise NotFound(f"No topic tag {tag!r}.")
+        return render_feed(session, ctx.settings, published_episodes(session, tag=found),
+                           path=f"/tags/{found.slug}/feed.xml", title_suffix=found.name)
+
+
+def serve(host: str, port: int, *, threads: int = 8, with_worker: bool = True, echo=print,
+          settings: Settings | None = None) -> None:
+    """waitress in this process, and one worker process beside it (stopped with the server)."""
+    from waitress import serve as waitress_serve
+
+    from . import create_app
+
+    ctx = context(settings)
+    upgrade_database(ctx.settings.DATABASE_URL)
+    app = create_app()
+    child = None
+    if with_worker:
+        child = subprocess.Popen([sys.executable, "-m", "webapp", "worker"], env={**os.environ})
+        echo(f"Worker started (pid {child.pid}).")
+    echo(f"Serving on http://{host}:{port}  (feed: http://{host}:{port}/feed.xml)")
+    try:
+        waitress_serve(app, host=host, port=port, threads=threads, ident="clinex")
+    finally:
+        if child is not None and child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def run_worker(concurrency: int = 1, loglevel: str = "INFO", settings: Settings | None = None) -> None:
+    from .celery_app import start_worker
+
+    ctx = context(settings)
+    upgrade_database(ctx.settings.DATABASE_URL)
+    start_worker(ctx.settings, concurrency, loglevel)
+
+
+def describe_settings(settings: Settings | None = None) -> list[tuple[str, str, str]]:
+    current = load_settings() if settings is None else settings
+    return [(name, str(current.values[name.removeprefix("CLINEX_")]) if "SECRET" not in name else "(hidden)", help_text)
+            for name, _default, help_text in settings_as_rows()]

@@ -1,0 +1,122 @@
+"""Feeds, chapters and transcripts, served the way podcast apps poll."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import timezone
+from email.utils import format_datetime, parsedate_to_datetime
+
+from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy import func, select
+
+from feeds.chapters import chapters_json
+from feeds.model import ChapterInfo
+from pipeline.models import Episode, EpisodeStatus, Event, Tag
+from pipeline.publish import site_cover
+from pipeline.steps import TRANSCRIPT_FORMATS, transcript_key
+
+from ..db import ctx, db
+from feeds import feed_etag
+
+from ..feed_data import FeedCache, content_version, published_episodes, render_feed
+
+bp = Blueprint("feeds", __name__)
+FEED_MAX_AGE = 300
+_cache = FeedCache()
+
+
+def conditional(body: bytes, etag: str, content_type: str, *, last_modified=None, max_age=FEED_MAX_AGE) -> Response:
+    """304 when the client has this version; gzip when it asks; always validators and caching."""
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}", "Vary": "Accept-Encoding"}
+    if last_modified is not None:
+        headers["Last-Modified"] = format_datetime(last_modified, usegmt=True)
+    if _not_modified(etag, last_modified):
+        return Response(status=304, headers=headers)
+    if "gzip" in request.headers.get("Accept-Encoding", "") and len(body) > 1024:
+        body = gzip.compress(body, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, content_type=content_type, headers=headers)
+
+
+def _not_modified(etag: str, last_modified) -> bool:
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        return etag in [t.strip() for t in if_none_match.split(",")] or if_none_match.strip() == "*"
+    since = request.headers.get("If-Modified-Since")
+    if since and last_modified is not None:
+        try:
+            return last_modified.replace(microsecond=0) <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def _serve_feed(scope: tuple, episodes_fn, **show_kwargs) -> Response:
+    session, settings = db(), current_app.config["CLINEX"]
+    version = content_version(session)
+    body, etag = _cache.get_or_build((scope, version, settings.BASE_URL),
+                                     lambda: render_feed(session, settings, episodes_fn(), **show_kwargs))
+    return conditional(body, etag, "application/rss+xml; charset=utf-8", last_modified=_last_published(session))
+
+
+def _last_published(session):
+    """Newest change among published episodes (a hint for If-Modified-Since; ETag is the real check)."""
+    value = session.scalar(select(func.max(Episode.updated_at)).where(Episode.status == EpisodeStatus.published.value))
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value
+
+
+@bp.get("/feed.xml")
+def main_feed():
+    return _serve_feed(("main",), lambda: published_episodes(db()), path="/feed.xml")
+
+
+@bp.get("/tags/<slug>/feed.xml")
+def tag_feed(slug: str):
+    tag = db().scalars(select(Tag).where(Tag.slug == slug)).first() or abort(404, "No such topic.")
+    return _serve_feed(("tag", slug), lambda: published_episodes(db(), tag=tag), path=f"/tags/{slug}/feed.xml",
+                       title_suffix=tag.name)
+
+
+@bp.get("/events/<slug>/feed.xml")
+def event_feed(slug: str):
+    event = db().scalars(select(Event).where(Event.slug == slug)).first() or abort(404, "No such event.")
+    return _serve_feed(("event", slug), lambda: published_episodes(db(), event_id=event.id),
+                       path=f"/events/{slug}/feed.xml", title_suffix=event.name)
+
+
+def published_or_404(slug: str) -> Episode:
+    episode = db().scalars(select(Episode).where(Episode.slug == slug)).first()
+    if episode is None or episode.status != EpisodeStatus.published.value:
+        abort(404, "No such episode.")
+    return episode
+
+
+@bp.get("/episodes/<slug>/chapters.json")
+def chapters(slug: str):
+    episode = published_or_404(slug)
+    body = chapters_json([ChapterInfo(start=c.start, title=c.title) for c in episode.chapters],
+                         duration=episode.duration, title=episode.title)
+    response = conditional(body, feed_etag(body), "application/json+chapters")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/episodes/<slug>/transcript.<ext>")
+def transcript(slug: str, ext: str):
+    if ext not in TRANSCRIPT_FORMATS:
+        abort(404, "Transcripts come as .vtt, .srt, .json or .txt.")
+    episode = published_or_404(slug)
+    current = episode.transcript or abort(404, "This episode has no transcript yet.")
+    body = ctx().storage.get_bytes(transcript_key(episode, current.id, ext))
+    kind = TRANSCRIPT_FORMATS[ext] + ("; charset=utf-8" if ext in ("vtt", "txt", "srt", "json") else "")
+    response = conditional(body, feed_etag(body), kind)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/cover.jpg")
+def cover():
+    body = site_cover(ctx())
+    return conditional(body, feed_etag(body), "image/jpeg", max_age=86400)

@@ -1,0 +1,68 @@
+"""Published media with exact byte ranges (Apple rejects a 200 to a range request)."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, abort, redirect, request
+from sqlalchemy import select
+
+from pipeline.models import Episode, EpisodeStatus, MediaFile
+from pipeline.storage import S3Storage
+
+from ..db import ctx, db
+
+bp = Blueprint("media", __name__)
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """(start, end) inclusive for a single ``bytes=`` range; None when unsatisfiable.
+
+    Multiple ranges are answered with the first one (clients that ask for several accept that).
+    """
+    match = _RANGE.match(header.split(",")[0].strip())
+    if not match or match.groups() == ("", ""):
+        return None
+    first, last = match.groups()
+    if first == "":
+        length = int(last)
+        if length == 0:
+            return None
+        return max(size - length, 0), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or start > end:
+        return None
+    return start, end
+
+
+@bp.route("/media/<uuid>/<name>", methods=["GET", "HEAD"])
+def published_media(uuid: str, name: str):
+    key = f"published/{uuid}/{name}"
+    media = db().scalars(select(MediaFile).where(MediaFile.storage_key == key)).first()
+    if media is None or media.episode.status != EpisodeStatus.published.value:
+        abort(404, "No such episode file.")
+    storage = ctx().storage
+    if isinstance(storage, S3Storage) and request.method == "GET":
+        return redirect(storage.url(key), code=302)
+    return serve_range(key, media.size, media.content_type, etag=f'"{media.sha256[:32]}"')
+
+
+def serve_range(key: str, size: int, content_type: str, *, etag: str) -> Response:
+    storage = ctx().storage
+    headers = {"Accept-Ranges": "bytes", "ETag": etag, "Cache-Control": "public, max-age=31536000, immutable",
+               "Access-Control-Allow-Origin": "*"}
+    header = request.headers.get("Range")
+    if header is None:
+        body = storage.open_range(key, 0, size - 1) if request.method == "GET" else b""
+        return Response(body, 200, headers={**headers, "Content-Length": str(size)}, content_type=content_type,
+                        direct_passthrough=True)
+    span = parse_range(header, size)
+    if span is None:
+        return Response(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    start, end = span
+    body = storage.open_range(key, start, end) if request.method == "GET" else b""
+    return Response(body, 206, content_type=content_type, direct_passthrough=True,
+                    headers={**headers, "Content-Range": f"bytes {start}-{end}/{size}",
+                             "Content-Length": str(end - start + 1)})
