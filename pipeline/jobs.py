@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -152,6 +152,25 @@ def _progress_reporter(ctx: JobContext, job_id: int, on_progress: Progress | Non
         now = time.monotonic()
         if now - last[0] >= 1.0:  # one small write a second at most, in its own transaction
             last[0] = now
-            _set_job(ctx, job_id, progress=fraction, heartbeat_at=utcnow())
+            _record_progress(ctx, job_id, fraction)
 
     return report
+
+
+def _record_progress(ctx: JobContext, job_id: int, fraction: float) -> None:
+    """Progress is advisory: when the step itself holds SQLite's write lock, skip this update
+    (after a short wait) instead of stalling or failing the job."""
+    with ctx.sessions() as session:
+        sqlite = session.bind.dialect.name == "sqlite"
+        try:
+            if sqlite:
+                session.execute(text("PRAGMA busy_timeout=200"))
+            session.execute(update(Job).where(Job.id == job_id).values(progress=fraction, heartbeat_at=utcnow()))
+            session.commit()
+        except OperationalError as exc:
+            session.rollback()
+            log.debug("progress of job %s not recorded this time: %s", job_id, exc)
+        finally:
+            if sqlite:
+                session.execute(text("PRAGMA busy_timeout=30000"))
+                session.commit()

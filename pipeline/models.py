@@ -349,3 +349,15 @@ class SiteValue(Base):
     __tablename__ = "site_values"
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class RateLimitHit(Base):
+    """One counted action (a comment, a failed sign-in) for the web app's rate limits.
+
+    Kept in the database so the limits hold across web server processes."""
+
+    __tablename__ = "rate_limit_hits"
+    __table_args__ = (Index("ix_rate_limit_hits_key_created", "key", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)

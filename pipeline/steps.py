@@ -70,7 +70,7 @@ def episode_context(episode: Episode) -> tuple[str, list[str]]:
 
 def transcribe(ctx, session: Session, episode: Episode, report) -> None:
     """Transcribe the original, saving segments as they come; a retry resumes after the last one."""
-    from .transcription import TranscriptionOptions, to_json, to_srt, to_text, to_vtt, transcribe as run
+    from .transcription import TranscriptionOptions, transcribe as run
 
     glossary = episode_glossary(ctx, session)
     context, names = episode_context(episode)
@@ -88,7 +88,8 @@ def transcribe(ctx, session: Session, episode: Episode, report) -> None:
     duration = episode.duration or 1.0
     original = episode.media_of("original")
     with local_copy(ctx, original.storage_key) as src:
-        info, segments = run(src, options, start_at=start_at)
+        info, segments = run(src, options, start_at=start_at, first_index=len(saved),
+                             cache_dir=str(ctx.settings.instance_path / "models"))
         for offset, seg in enumerate(segments, start=len(saved)):
             session.add(Segment(transcript_id=transcript.id, index=offset, start=seg.start, end=seg.end,
                                 text=seg.text, words=[w.__dict__ for w in seg.words],
@@ -100,7 +101,7 @@ def transcribe(ctx, session: Session, episode: Episode, report) -> None:
 
 
 def _finish_transcript(ctx, session, episode, transcript, glossary, info) -> None:
-    from .transcription import Segment as Seg, Word, to_json, to_srt, to_text, to_vtt
+    from .transcription import Segment as Seg, Word
 
     rows = transcript.segments
     if not rows:
@@ -136,26 +137,61 @@ def write_transcript_files(ctx, episode: Episode, transcript_id: int, segments) 
 
 
 def analyze(ctx, session: Session, episode: Episode, report) -> None:
-    """Suggest tags from glossary hits and make chapters from the notes' sections."""
-    from .pairing import suggest_chapters, suggest_tags
+    """Pair the notes with the transcript: anchors, chapters, suggested tags and a soundbite.
+
+    Re-running replaces what an earlier run suggested (anchors of the current summary version,
+    chapters from notes or topics, unreviewed tag suggestions) and never touches what people
+    made: editor chapters, the summarizer's and accepted tags, a soundbite already set.
+    """
+    from . import pairing
 
     transcript = episode.transcript
     glossary = episode_glossary(ctx, session)
     notes = episode.summary.markdown if episode.summary else ""
     segments = [(s.start, s.end, s.text) for s in transcript.segments] if transcript else []
+    duration = episode.duration or (segments[-1][1] if segments else 0.0)
+    _store_anchors(session, episode, pairing.align_notes(notes, segments, glossary) if notes else [])
+    report(0.4)
+    _store_tags(session, episode, pairing.suggest_tags(glossary, segments, notes,
+                                                       exclude=[et.tag.name for et in episode.tags
+                                                                if et.source != "suggested" or et.accepted]))
+    report(0.6)
+    if not any(c.source == "editor" for c in episode.chapters):
+        episode.chapters.clear()  # delete-orphan: the suggested chapters of an earlier run go
+        session.flush()
+        for start, title, confidence, source in pairing.suggest_chapters(notes, segments, duration, glossary):
+            episode.chapters.append(Chapter(start=start, title=title[:300], confidence=confidence, source=source))
+    report(0.8)
+    if episode.soundbite_start is None and segments:
+        bite = pairing.suggest_soundbite(segments, notes, glossary)
+        if bite:
+            episode.soundbite_start, episode.soundbite_duration = bite
+
+
+def _store_anchors(session: Session, episode: Episode, anchors) -> None:
+    """Replace the anchors of the current summary version."""
+    from .models import Anchor
+
+    version = episode.summary.version if episode.summary else 0
+    session.execute(delete(Anchor).where(Anchor.episode_id == episode.id, Anchor.summary_version == version))
+    for a in anchors:
+        session.add(Anchor(episode_id=episode.id, summary_version=version, kind=a.kind, position=a.position,
+                           text=a.text, start=a.start, confidence=a.confidence))
+
+
+def _store_tags(session: Session, episode: Episode, suggestions) -> None:
+    """Swap unreviewed suggestions for the new ones; tags people gave or accepted stay as they are."""
     from .ingest import get_or_create_tag
 
+    for et in [et for et in episode.tags if et.source == "suggested" and not et.accepted]:
+        episode.tags.remove(et)
+    session.flush()
     have = {et.tag_id for et in episode.tags}
-    for name, category, score in suggest_tags(glossary, segments, notes):
+    for name, category, score in suggestions:
         tag = get_or_create_tag(session, name, category)
         if tag.id not in have:
             episode.tags.append(EpisodeTag(tag=tag, source="suggested", accepted=False, score=score))
             have.add(tag.id)
-    report(0.5)
-    if not any(c.source == "editor" for c in episode.chapters):
-        session.execute(delete(Chapter).where(Chapter.episode_id == episode.id))
-        for start, title, confidence, source in suggest_chapters(notes, segments, episode.duration or 0):
-            session.add(Chapter(episode_id=episode.id, start=start, title=title, confidence=confidence, source=source))
 
 
 HANDLERS = {"prepare_audio": prepare_audio, "transcribe": transcribe, "analyze": analyze}

@@ -30,15 +30,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["clinex"] = job_context(settings)
     app.extensions["clinex_dispatcher"] = None  # created on first use, so tests can swap it
 
-    from . import auth, errors, rendering
+    from . import auth, errors, rendering, security
+    from .uploads import UploadRequest
 
+    app.request_class = UploadRequest  # file parts spool to named files on disk, never to memory
+    app.config.setdefault("COMMENT_EDIT_WINDOW", 15 * 60)
     auth.init_app(app)
     errors.init_app(app)
     rendering.init_app(app)
+    security.init_app(app)
 
-    from .views import accounts, feeds, media, public, review
+    from .views import accounts, admin, api, discussion, feeds, media, moderation, public, review, search, studio
 
-    for module in (public, feeds, media, accounts, review):
+    for module in (public, feeds, media, accounts, review, discussion, search, studio, moderation, admin, api):
         app.register_blueprint(module.bp)
 
     @app.teardown_appcontext

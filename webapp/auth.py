@@ -67,3 +67,23 @@ def role_required(role: Role | str):
 def next_url(default: str) -> str:
     target = request.args.get("next") or request.form.get("next") or ""
     return target if target.startswith("/") and not target.startswith("//") else default
+
+
+def can_manage(episode) -> bool:
+    """Summarizers work on their own episodes; editors and admins on every one."""
+    if not current_user.is_authenticated:
+        return False
+    return current_user.has_role(Role.editor) or episode.created_by_id == current_user.id
+
+
+def bearer_user() -> User | None:
+    """The active account whose API token is in ``Authorization: Bearer cx_...``, else None."""
+    from pipeline.accounts import user_for_token
+
+    from .db import db
+
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip().startswith("cx_"):
+        return None
+    return user_for_token(db(), token.strip())

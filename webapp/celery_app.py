@@ -9,11 +9,20 @@ from celery import Celery
 from pipeline.jobs import TransientJobError, fail_job, run_job
 from pipeline.settings import Settings
 
-from .context import job_context
+from .context import internal_error_message, job_context
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 5
 LONGEST_JOB_SECONDS = 6 * 3600
+
+
+def _transport_options(broker_url: str) -> dict:
+    """kombu's SQLAlchemy transport hands every option to create_engine (which refuses them) and
+    has no visibility timeout: a message taken by a worker that is killed is recovered by
+    ``clinex doctor --fix``, not by the broker."""
+    if broker_url.startswith("sqla+"):
+        return {}
+    return {"polling_interval": 0.5, "visibility_timeout": LONGEST_JOB_SECONDS + 3600}
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -24,7 +33,7 @@ def create_celery(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"polling_interval": 0.5, "visibility_timeout": LONGEST_JOB_SECONDS + 3600},
+        broker_transport_options=_transport_options(settings.BROKER_URL),
         worker_hijack_root_logger=False,
         task_default_queue="clinex",
     )
@@ -42,7 +51,7 @@ def create_celery(settings: Settings) -> Celery:
             raise self.retry(exc=exc, countdown=min(300, 5 * 2 ** self.request.retries))
         except Exception as exc:  # a bug: fail visibly instead of leaving the episode in processing
             log.exception("job %s crashed", job_id)
-            fail_job(ctx, job_id, f"an internal error stopped this step ({type(exc).__name__}); an editor can retry it")
+            fail_job(ctx, job_id, internal_error_message(exc))
             raise
         for next_id in follow_ups:
             self.app.send_task("clinex.run_job", args=[next_id])

@@ -208,18 +208,34 @@ def retry(episode_id: int) -> None:
     click.echo(f"Queued {count} job(s) for episode {episode_id}.")
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--tag", help="Only episodes with this topic tag (slug or name).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout.")
+@click.pass_context
 @friendly
-def feed(tag: str | None, out: Path | None) -> None:
-    """Render the podcast feed (RSS) of published episodes."""
+def feed(context: click.Context, tag: str | None, out: Path | None) -> None:
+    """Render the podcast feed (RSS) of published episodes; `feed check` validates one."""
+    if context.invoked_subcommand:
+        return
     body = ops.render_feed_bytes(tag)
     if out:
         out.write_bytes(body)
         click.echo(f"Wrote {len(body)} bytes to {out}.")
     else:
         sys.stdout.buffer.write(body)
+
+
+@feed.command("check")
+@click.argument("source", required=False)
+@friendly
+def feed_check(source: str | None) -> None:
+    """Check a feed (URL, file, or this site's main feed) and print every problem found."""
+    problems, where = ops.check_feed_source(source)
+    for problem in problems:
+        click.echo(f"- {problem}")
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) in {where}.")
+    click.echo(f"{where}: no problems found.")
 
 
 @main.command()
@@ -248,6 +264,56 @@ def settings_command() -> None:
     """List every setting with its current value."""
     for name, value, help_text in ops.describe_settings():
         click.echo(f"{name} = {value}\n    {help_text}")
+
+
+@main.command()
+@click.option("--fix", is_flag=True, help="Delete orphaned files, requeue or fail stale jobs, unstick episodes.")
+@click.option("--stale-minutes", default=15.0, show_default=True, help="A running job silent this long is stale.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@friendly
+def doctor(fix: bool, stale_minutes: float, as_json: bool) -> None:
+    """Find orphaned storage files, missing media, stale jobs and stuck episodes (exit 1 if any)."""
+    report = ops.doctor(fix=fix, stale_minutes=stale_minutes)
+    if as_json:
+        echo_json(report.as_dict())
+    else:
+        _print_doctor(report)
+    if not report.healthy and not fix:
+        sys.exit(1)
+
+
+def _print_doctor(report) -> None:
+    for o in report.orphans:
+        click.echo(f"orphan   {o.key}  ({o.reason})")
+    for m in report.missing_media:
+        click.echo(f"missing  {m.key}  (media {m.media_id} of episode {m.episode_id}; restore it from a backup)")
+    for j in report.stale_jobs:
+        click.echo(f"stale    job {j.job_id} {j.kind} of episode {j.episode_id}: {j.reason}")
+    for e in report.stuck_episodes:
+        click.echo(f"stuck    episode {e.episode_id} ({e.title}): {e.reason}")
+    for action in report.actions:
+        click.echo(f"fixed    {action}")
+    if report.healthy:
+        click.echo("No problems found.")
+
+
+@main.command()
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@friendly
+def backup(dest: Path) -> None:
+    """Write the database (JSON per table) and every stored file, with hashes, to the folder DEST."""
+    report = ops.backup_to(dest)
+    click.echo(f"Backed up {sum(report.rows.values())} rows and {report.objects} files "
+               f"({report.bytes / 1e6:.1f} MB) to {report.path}.")
+
+
+@main.command()
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@friendly
+def restore(src: Path) -> None:
+    """Restore a backup folder into this instance's new, empty database and media store."""
+    report = ops.restore_from(src)
+    click.echo(f"Restored {sum(report.rows.values())} rows and {report.objects} files (hashes verified) from {report.path}.")
 
 
 if __name__ == "__main__":

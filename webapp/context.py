@@ -24,6 +24,10 @@ def job_context(settings: Settings | None = None) -> JobContext:
     return _contexts[key]
 
 
+def internal_error_message(exc: BaseException) -> str:
+    return f"an internal error stopped this step ({type(exc).__name__}); an editor can retry it"
+
+
 class InlineDispatcher:
     """Runs jobs in this process, one after the other (``clinex ingest --wait``, tests)."""
 
@@ -46,6 +50,10 @@ class InlineDispatcher:
                     fail_job(self.ctx, job_id, f"gave up after {attempt} attempts: {exc}")
                     return []
                 log.warning("job %s attempt %s failed, retrying: %s", job_id, attempt, exc)
+            except Exception as exc:  # a bug: fail the job visibly rather than leave it running
+                log.exception("job %s crashed", job_id)
+                fail_job(self.ctx, job_id, internal_error_message(exc))
+                return []
         return []
 
 

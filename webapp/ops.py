@@ -26,6 +26,7 @@ from pipeline.publish import publish_episode, request_changes, unpublish_episode
 from pipeline.settings import Settings, load_settings, settings_as_rows
 
 from .context import CeleryDispatcher, InlineDispatcher, job_context
+from .websub import announce
 
 STATUSES = [s.value for s in EpisodeStatus]
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "pipeline" / "sample"
@@ -244,7 +245,10 @@ def approve(episode_id: int, editor_email: str | None = None, note: str | None =
     with session_for(ctx) as session:
         ep = _get_episode(session, episode_id)
         publish_episode(ctx, session, ep, _actor(session, editor_email), note=note)
-        return f"{ctx.settings.BASE_URL}/episodes/{ep.slug}"
+        url = f"{ctx.settings.BASE_URL}/episodes/{ep.slug}"
+    with session_for(ctx) as session:
+        announce(ctx.settings, session, episode_id)
+    return url
 
 
 def reject(episode_id: int, note: str, editor_email: str | None = None, settings: Settings | None = None) -> None:
@@ -253,8 +257,11 @@ def reject(episode_id: int, note: str, editor_email: str | None = None, settings
 
 
 def unpublish(episode_id: int, note: str | None = None, settings: Settings | None = None) -> None:
-    with session_for(context(settings)) as session:
+    ctx = context(settings)
+    with session_for(ctx) as session:
         unpublish_episode(session, _get_episode(session, episode_id), None, note)
+    with session_for(ctx) as session:
+        announce(ctx.settings, session, episode_id)
 
 
 def retry(episode_id: int, settings: Settings | None = None) -> int:
@@ -294,7 +301,8 @@ def serve(host: str, port: int, *, threads: int = 8, with_worker: bool = True, e
     app = create_app()
     child = None
     if with_worker:
-        child = subprocess.Popen([sys.executable, "-m", "webapp", "worker"], env={**os.environ})
+        # Two job slots: audio preparation and transcription of an upload run side by side.
+        child = subprocess.Popen([sys.executable, "-m", "webapp", "worker", "--concurrency", "2"], env={**os.environ})
         echo(f"Worker started (pid {child.pid}).")
     echo(f"Serving on http://{host}:{port}  (feed: http://{host}:{port}/feed.xml)")
     try:
@@ -320,3 +328,83 @@ def describe_settings(settings: Settings | None = None) -> list[tuple[str, str, 
     current = load_settings() if settings is None else settings
     return [(name, str(current.values[name.removeprefix("CLINEX_")]) if "SECRET" not in name else "(hidden)", help_text)
             for name, _default, help_text in settings_as_rows()]
+
+
+def _http_fetch(url: str) -> tuple[int, dict, bytes]:
+    """HEAD for audio (the length is what matters), GET for everything else."""
+    import urllib.error
+    import urllib.request
+
+    method = "HEAD" if url.split("?")[0].endswith((".mp3", ".m4a")) else "GET"
+    request = urllib.request.Request(url, method=method, headers={"User-Agent": "clinex-feed-check"})
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), b""
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        return 0, {}, str(getattr(exc, "reason", exc)).encode()
+
+
+def _app_fetch(settings: Settings):
+    """Fetch this site's URLs in-process, through the real Flask app (no server needed)."""
+    from . import create_app
+
+    client = create_app().test_client()
+    base = settings.BASE_URL
+
+    def fetch(url: str) -> tuple[int, dict, bytes]:
+        if not url.startswith(base):
+            return _http_fetch(url)
+        path = url[len(base):] or "/"
+        response = client.head(path) if path.endswith((".mp3", ".m4a")) else client.get(path)
+        return response.status_code, dict(response.headers), response.get_data()
+
+    return fetch
+
+
+def check_feed_source(source: str | None, settings: Settings | None = None) -> tuple[list[str], str]:
+    """Problems of a feed given as a URL, a file, or (None) this site's main feed served in-process."""
+    from feeds.check import check_feed
+
+    if source is None:
+        ctx = context(settings)
+        fetch = _app_fetch(ctx.settings)
+        status, _headers, body = fetch(f"{ctx.settings.BASE_URL}/feed.xml")
+        return check_feed(body, fetch=fetch), "this site's feed"
+    if source.startswith(("http://", "https://")):
+        status, _headers, body = _http_fetch(source)
+        if status != 200:
+            raise ClinexError(f"{source} answered {status or 'nothing'}; cannot check it.")
+        return check_feed(body, fetch=_http_fetch), source
+    path = Path(source)
+    if not path.is_file():
+        raise NotFound(f"No such feed file: {source}.")
+    return check_feed(path.read_bytes()), source
+
+
+def doctor(fix: bool = False, stale_minutes: float = 15.0, settings: Settings | None = None):
+    """Check storage, jobs and episodes against each other; with ``fix`` repair them and queue
+    the jobs that must run again (their broker messages may have died with a killed worker)."""
+    from datetime import timedelta
+
+    from pipeline.doctor import diagnose
+
+    ctx = context(settings)
+    report = diagnose(ctx, fix=fix, stale_after=timedelta(minutes=stale_minutes))
+    if report.dispatch:
+        CeleryDispatcher(_celery(ctx.settings)).dispatch(report.dispatch)
+        report.actions.append(f"sent job(s) {', '.join(map(str, report.dispatch))} to the queue")
+    return report
+
+
+def backup_to(dest: Path, settings: Settings | None = None):
+    from pipeline.backup import backup
+
+    return backup(context(settings), dest)
+
+
+def restore_from(src: Path, settings: Settings | None = None):
+    from pipeline.backup import restore
+
+    return restore(context(settings), src)

@@ -1,33 +1,132 @@
-"""Sign in and out."""
+"""Sign up, sign in and out, password reset, and one's own account (password, API token)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_login import login_user, logout_user
+import logging
 
-from pipeline.accounts import check_password, find_user
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required, login_user, logout_user
 
-from ..auth import SessionUser, next_url
+from pipeline.accounts import check_password, create_user, find_user, issue_api_token
+from pipeline.errors import ClinexError
+from pipeline.models import Role, User
+
+from ..auth import SessionUser, next_url, role_required
 from ..db import db
-from ..forms import LoginForm
+from ..forms import ActionForm, ChangePasswordForm, ForgotForm, LoginForm, ResetForm, SignupForm
+from ..passwords import mail_reset_link, reset_link, set_password, user_for_reset_token
+from ..security import client_ip, enforce, record_hit
 
 bp = Blueprint("accounts", __name__)
+log = logging.getLogger(__name__)
+
+
+def _page(template: str, form, status: int | None = None, **extra):
+    return render_template(template, form=form, **extra), status or (400 if form.errors else 200)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = find_user(db(), form.email.data)
+        email = form.email.data.strip().lower()
+        enforce("login", client_ip(), email, record=False)
+        user = find_user(db(), email)
         if user and user.active and check_password(user, form.password.data):
             login_user(SessionUser(user))
             return redirect(next_url(url_for("public.home")))
+        record_hit("login", client_ip())  # only failures count, so a busy clinic NAT is not locked out
+        record_hit("login", email)
         form.password.errors.append("That email and password do not match an account.")
-    return render_template("login.html", form=form), 200 if not form.errors else 400
+    return _page("login.html", form)
 
 
 @bp.post("/logout")
 def logout():
+    if not ActionForm().validate_on_submit():
+        return redirect(url_for("public.home"))
     logout_user()
     flash("You are signed out.")
     return redirect(url_for("public.home"))
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    form = SignupForm()
+    if form.validate_on_submit():
+        enforce("signup", client_ip())
+        try:
+            user, _ = create_user(db(), form.email.data, form.display_name.data, Role.listener.value,
+                                  form.password.data)
+            db().commit()
+        except ClinexError as exc:
+            db().rollback()
+            form.email.errors.append(str(exc))
+            return _page("signup.html", form)
+        login_user(SessionUser(user))
+        flash("Welcome! Your first comments will appear once an editor has seen them.")
+        return redirect(next_url(url_for("public.home")))
+    return _page("signup.html", form)
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+def forgot():
+    form = ForgotForm()
+    if form.validate_on_submit():
+        enforce("reset", client_ip())
+        user = find_user(db(), form.email.data)
+        if user and user.active:
+            _send_reset(user)
+        # the same answer either way, so the form does not reveal who has an account
+        flash("If that address has an account, a reset link is on its way. No mail? Ask an editor for a link.")
+        return redirect(url_for("accounts.login"))
+    return _page("forgot.html", form)
+
+
+def _send_reset(user: User) -> None:
+    link = reset_link(current_app.config["CLINEX"], user)
+    try:
+        mail_reset_link(current_app.config, user.email, link)
+    except OSError as exc:
+        log.warning("could not mail a reset link to user %s: %s", user.id, exc)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    user = user_for_reset_token(db(), token, current_app.config["SECRET_KEY"])
+    form = ResetForm()
+    if form.validate_on_submit():
+        set_password(user, form.password.data)
+        db().commit()
+        logout_user()
+        flash("Your password is changed; sign in with it now.")
+        return redirect(url_for("accounts.login"))
+    return _page("reset.html", form, email=user.email)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    form, token = ChangePasswordForm(), None
+    user = db().get(User, current_user.id)
+    if form.validate_on_submit():
+        if not check_password(user, form.current.data):
+            form.current.errors.append("That is not your current password.")
+        else:
+            set_password(user, form.password.data)
+            db().commit()
+            flash("Your password is changed.")
+            return redirect(url_for("accounts.account"))
+    return _page("account.html", form, user=user, token=token, token_form=ActionForm())
+
+
+@bp.post("/account/api-token")
+@role_required(Role.summarizer)
+def api_token():
+    if not ActionForm().validate_on_submit():
+        return redirect(url_for("accounts.account"))
+    user = db().get(User, current_user.id)
+    token = issue_api_token(db(), user)
+    db().commit()
+    return render_template("account.html", form=ChangePasswordForm(formdata=None), user=user, token=token,
+                           token_form=ActionForm())

@@ -55,14 +55,15 @@ def serve_range(key: str, size: int, content_type: str, *, etag: str) -> Respons
                "Access-Control-Allow-Origin": "*"}
     header = request.headers.get("Range")
     if header is None:
-        body = storage.open_range(key, 0, size - 1) if request.method == "GET" else b""
+        # A lazy generator: nothing is read for HEAD, and Content-Length stays the real size.
+        body = storage.open_range(key, 0, size - 1)
         return Response(body, 200, headers={**headers, "Content-Length": str(size)}, content_type=content_type,
                         direct_passthrough=True)
     span = parse_range(header, size)
     if span is None:
         return Response(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
     start, end = span
-    body = storage.open_range(key, start, end) if request.method == "GET" else b""
+    body = storage.open_range(key, start, end)
     return Response(body, 206, content_type=content_type, direct_passthrough=True,
                     headers={**headers, "Content-Range": f"bytes {start}-{end}/{size}",
                              "Content-Length": str(end - start + 1)})

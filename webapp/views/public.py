@@ -1,14 +1,18 @@
-"""Pages anyone can read: home, episode, topic and event pages."""
+"""Pages anyone can read: home, episode, topic, event and speaker pages."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_login import current_user
 from sqlalchemy import func, select
 
-from pipeline.models import Comment, CommentState, Episode, EpisodeStatus, EpisodeTag, Event, Tag
+from pipeline.models import Episode, EpisodePerson, EpisodeStatus, EpisodeTag, Event, Person, Tag
 
 from ..db import db
 from ..feed_data import media_url, published_episodes
+from ..forms import ActionForm, CommentForm
+from ..search import query_words
+from .discussion import comment_tree, editable_ids
 
 bp = Blueprint("public", __name__)
 
@@ -23,28 +27,46 @@ def home():
     return render_template("home.html", episodes=published_episodes(session)[:30], topics=topics)
 
 
+def published_or_404(slug: str) -> Episode:
+    episode = db().scalars(select(Episode).where(Episode.slug == slug)).first()
+    if episode is None or episode.status != EpisodeStatus.published.value:
+        abort(404, "No such episode.")
+    return episode
+
+
 @bp.get("/episodes/<slug>")
 def episode(slug: str):
-    session = db()
-    ep = session.scalars(select(Episode).where(Episode.slug == slug)).first()
-    if ep is None or ep.status != EpisodeStatus.published.value:
-        abort(404, "No such episode.")
+    ep = published_or_404(slug)
     media = ep.media_of("published")
-    comments = list(session.scalars(select(Comment).where(
-        Comment.episode_id == ep.id, Comment.state == CommentState.visible.value).order_by(Comment.created_at)))
-    return render_template("episode.html", episode=ep, audio_url=media_url(current_app.config["CLINEX"], media.storage_key),
-                           transcript=ep.transcript, comments=comments)
+    words = [w.lower() for w in query_words(request.args.get("q", ""))]
+    viewer = current_user.id if current_user.is_authenticated else None
+    return render_template(
+        "episode.html", episode=ep, audio_url=media_url(current_app.config["CLINEX"], media.storage_key),
+        transcript=ep.transcript, comments=comment_tree(db(), ep, viewer), words=words,
+        comment_form=CommentForm(formdata=None), action_form=ActionForm(), q=request.args.get("q", "")[:200],
+        can_edit=editable_ids(db(), ep, viewer))
 
 
 @bp.get("/tags/<slug>")
 def tag(slug: str):
     found = db().scalars(select(Tag).where(Tag.slug == slug)).first() or abort(404, "No such topic.")
-    return render_template("listing.html", heading=found.name, feed_path=f"/tags/{slug}/feed.xml",
-                           episodes=published_episodes(db(), tag=found))
+    return render_template("listing.html", heading=found.name, kind="Topic", description=found.description,
+                           feed_path=f"/tags/{slug}/feed.xml", episodes=published_episodes(db(), tag=found))
 
 
 @bp.get("/events/<slug>")
 def event(slug: str):
     found = db().scalars(select(Event).where(Event.slug == slug)).first() or abort(404, "No such event.")
-    return render_template("listing.html", heading=found.name, feed_path=f"/events/{slug}/feed.xml",
+    return render_template("listing.html", heading=found.name, kind="Event", description=found.description,
+                           place=found.place, feed_path=f"/events/{slug}/feed.xml",
                            episodes=published_episodes(db(), event_id=found.id))
+
+
+@bp.get("/speakers/<slug>")
+def speaker(slug: str):
+    found = db().scalars(select(Person).where(Person.slug == slug)).first() or abort(404, "No such speaker.")
+    episodes = db().scalars(
+        select(Episode).join(EpisodePerson).where(EpisodePerson.person_id == found.id,
+                                                   Episode.status == EpisodeStatus.published.value)
+        .order_by(Episode.published_at.desc())).all()
+    return render_template("listing.html", heading=found.name, kind="Speaker", feed_path=None, episodes=episodes)

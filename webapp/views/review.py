@@ -1,49 +1,77 @@
-"""The editor's review queue: listen, read, approve (publish) or send back; unpublish."""
+"""The editor's review: queue, one page per episode (listen, read, tags, chapters, glossary
+corrections, history), approve (publish), send back, unpublish, retry."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from pipeline.models import AuditEvent, Episode, EpisodeStatus, Role, User
-from pipeline.publish import publish_episode, request_changes, unpublish_episode
+from pipeline.errors import ClinexError
+from pipeline.jobs import requeue_failed
+from pipeline.models import AuditEvent, Chapter, Episode, EpisodeStatus, Role, User
+from pipeline.publish import bump_site_version, publish_episode, request_changes, unpublish_episode
+from pipeline.text import format_timestamp, parse_timestamp
 
+from .. import dispatcher
 from ..auth import role_required
+from ..corrections import add_mishearing, glossary_suggestions
 from ..db import ctx, db, get_or_404
-from ..forms import ReviewForm
+from ..forms import ActionForm, ChaptersForm, ReviewForm
+from ..status import episode_status
 
 bp = Blueprint("review", __name__, url_prefix="/review")
+LISTED = (EpisodeStatus.in_review, EpisodeStatus.changes_requested, EpisodeStatus.processing,
+          EpisodeStatus.failed, EpisodeStatus.published, EpisodeStatus.unpublished)
 
 
 @bp.get("/")
 @role_required(Role.editor)
 def queue():
-    episodes = db().scalars(select(Episode).where(Episode.status == EpisodeStatus.in_review.value)
-                            .order_by(Episode.updated_at)).all()
-    return render_template("review_queue.html", episodes=episodes)
+    """Episodes in review oldest first; the other states below for finding things."""
+    groups = {}
+    for status in LISTED:
+        order = Episode.updated_at if status is EpisodeStatus.in_review else Episode.updated_at.desc()
+        groups[status.value] = db().scalars(select(Episode).where(Episode.status == status.value)
+                                            .order_by(order).limit(100)).all()
+    return render_template("review_queue.html", episodes=groups["in_review"], groups=groups)
 
 
 @bp.get("/<int:episode_id>")
 @role_required(Role.editor)
 def episode(episode_id: int):
     ep = get_or_404(Episode, episode_id)
+    return _page(ep, ReviewForm(), ChaptersForm(data={"chapters": _chapter_lines(ep)}))
+
+
+def _page(ep: Episode, form, chapters_form, status: int = 200):
     audit = db().scalars(select(AuditEvent).where(AuditEvent.episode_id == ep.id).order_by(AuditEvent.id)).all()
-    return render_template("review_episode.html", episode=ep, form=ReviewForm(), audit=audit,
-                           transcript=ep.transcript)
+    return render_template("review_episode.html", episode=ep, form=form, audit=audit, transcript=ep.transcript,
+                           chapters_form=chapters_form, action_form=ActionForm(), status=episode_status(ep),
+                           suggestions=glossary_suggestions(db(), ep)), status
+
+
+def _chapter_lines(ep: Episode) -> str:
+    return "\n".join(f"{format_timestamp(c.start)} {c.title}" for c in ep.chapters)
 
 
 def _actor() -> User:
     return db().get(User, current_user.id)
 
 
+def _reviewed(episode_id: int):
+    """The episode and the validated note form; a bad form re-renders the page with reasons."""
+    form = ReviewForm()
+    ep = get_or_404(Episode, episode_id)
+    if not form.validate_on_submit():
+        abort(make_response(_page(ep, form, ChaptersForm(data={"chapters": _chapter_lines(ep)}), 400)))
+    return ep, form
+
+
 @bp.post("/<int:episode_id>/approve")
 @role_required(Role.editor)
 def approve(episode_id: int):
-    form = ReviewForm()
-    if not form.validate_on_submit():
-        abort(400, "The form expired; reload the page and try again.")
-    ep = get_or_404(Episode, episode_id)
+    ep, form = _reviewed(episode_id)
     publish_episode(ctx(), db(), ep, _actor(), note=form.note.data or None)
     db().commit()
     flash(f"Published “{ep.title}”.")
@@ -53,10 +81,7 @@ def approve(episode_id: int):
 @bp.post("/<int:episode_id>/request-changes")
 @role_required(Role.editor)
 def send_back(episode_id: int):
-    form = ReviewForm()
-    if not form.validate_on_submit():
-        abort(400, "The form expired; reload the page and try again.")
-    ep = get_or_404(Episode, episode_id)
+    ep, form = _reviewed(episode_id)
     request_changes(db(), ep, _actor(), form.note.data or "")
     db().commit()
     flash(f"Sent “{ep.title}” back to the summarizer.")
@@ -66,11 +91,99 @@ def send_back(episode_id: int):
 @bp.post("/<int:episode_id>/unpublish")
 @role_required(Role.editor)
 def unpublish(episode_id: int):
-    form = ReviewForm()
-    if not form.validate_on_submit():
-        abort(400, "The form expired; reload the page and try again.")
-    ep = get_or_404(Episode, episode_id)
+    ep, form = _reviewed(episode_id)
     unpublish_episode(db(), ep, _actor(), form.note.data or None)
     db().commit()
     flash(f"Unpublished “{ep.title}”.")
     return redirect(url_for("review.episode", episode_id=ep.id))
+
+
+@bp.post("/<int:episode_id>/retry")
+@role_required(Role.editor)
+def retry(episode_id: int):
+    ep, _form = _reviewed(episode_id)
+    if ep.status != EpisodeStatus.failed.value:
+        abort(409, "Only a failed episode can be retried.")
+    dispatcher(current_app).dispatch(requeue_failed(ctx(), ep.id, actor=_actor()))
+    flash("Processing again.")
+    return redirect(url_for("review.episode", episode_id=ep.id))
+
+
+@bp.post("/<int:episode_id>/tags")
+@role_required(Role.editor)
+def tags(episode_id: int):
+    """Keep the checked tags (accepting suggestions), drop the rest."""
+    ep = get_or_404(Episode, episode_id)
+    if not ActionForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    keep = {int(v) for v in request.form.getlist("keep") if v.isdigit()}
+    for et in list(ep.tags):
+        if et.tag_id in keep:
+            et.accepted = True
+        else:
+            ep.tags.remove(et)
+    _changed(ep)
+    flash("Tags saved.")
+    return redirect(url_for("review.episode", episode_id=ep.id) + "#tags")
+
+
+@bp.post("/<int:episode_id>/chapters")
+@role_required(Role.editor)
+def chapters(episode_id: int):
+    ep = get_or_404(Episode, episode_id)
+    form = ChaptersForm()
+    parsed = _parse_chapters(form, ep) if form.validate_on_submit() else None
+    if parsed is None:
+        return _page(ep, ReviewForm(formdata=None), form, 400)
+    for old in list(ep.chapters):
+        ep.chapters.remove(old)
+    for start, title in parsed:
+        ep.chapters.append(Chapter(start=start, title=title, source="editor", confidence=1.0))
+    _changed(ep)
+    flash("Chapters saved.")
+    return redirect(url_for("review.episode", episode_id=ep.id) + "#chapters")
+
+
+def _parse_chapters(form, ep: Episode) -> list[tuple[float, str]] | None:
+    """Lines '12:34 Title' sorted by time; None (with the reason on the form) when one is bad."""
+    out = []
+    for number, line in enumerate((form.chapters.data or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        stamp, _, title = line.strip().partition(" ")
+        try:
+            start = parse_timestamp(stamp)
+        except ValueError:
+            form.chapters.errors = [f"Line {number}: start with a time like 12:34, then the title."]
+            return None
+        if not title.strip() or len(title) > 300 or (ep.duration and start > ep.duration):
+            form.chapters.errors = [f"Line {number}: needs a title (up to 300 characters) within the episode."]
+            return None
+        out.append((start, title.strip()))
+    return sorted(out)
+
+
+def _changed(ep: Episode) -> None:
+    if ep.status == EpisodeStatus.published.value:
+        bump_site_version(db())  # feeds carry tags and chapters
+    db().commit()
+
+
+@bp.post("/<int:episode_id>/glossary")
+@role_required(Role.editor)
+def glossary(episode_id: int):
+    """Add a correction the transcriber made to the glossary as a known mishearing."""
+    ep = get_or_404(Episode, episode_id)
+    if not ActionForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    wanted = {(s.heard, s.corrected) for s in glossary_suggestions(db(), ep)}
+    pair = (request.form.get("heard", ""), request.form.get("corrected", ""))
+    if pair not in wanted:
+        raise ClinexError("That correction is not among this episode's suggestions.")
+    add_mishearing(db(), pair[1], pair[0], category="correction")
+    db().commit()
+    flash(f"“{pair[0]}” is now known as a mishearing of “{pair[1]}”.")
+    return redirect(url_for("review.episode", episode_id=ep.id) + "#glossary")
+
+
+__all__ = ["bp"]

@@ -1,0 +1,291 @@
+"""Consistency checks between the database, the media store and the job table (``clinex doctor``).
+
+What it finds:
+
+* orphaned storage keys under ``originals/``, ``audio/``, ``published/`` and ``transcripts/`` that no
+  MediaFile or Transcript row refers to (``site/`` holds the show's own files and is left alone);
+* MediaFile rows whose object is missing from storage (only a backup can bring those back);
+* stale jobs: running with no heartbeat for ``stale_after`` (or whose worker process on this host
+  is gone), or queued for longer than ``queued_after``;
+* episodes in ``processing`` with no live job.
+
+With ``fix=True`` it deletes orphans (older than ``grace``), puts stale jobs back in the queue (or
+fails them for good after ``max_attempts``) and unsticks episodes. It never dispatches anything
+itself: the job IDs to send to the queue are returned in ``DoctorReport.dispatch``, because how jobs
+are delivered is the caller's business (as with ``jobs.run_job``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .jobs import PROCESSING_KINDS, JobContext, advance, fail_job
+from .models import Episode, EpisodeStatus, Job, JobState, MediaFile, Transcript, utcnow
+from .steps import TRANSCRIPT_FORMATS
+from .workflow import transition
+
+MEDIA_PREFIXES = ("originals/", "audio/", "published/", "transcripts/")
+STALE_AFTER = timedelta(minutes=15)
+QUEUED_AFTER = timedelta(hours=6)
+ORPHAN_GRACE = timedelta(hours=1)
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Orphan:
+    key: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class MissingMedia:
+    media_id: int
+    episode_id: int
+    kind: str
+    key: str
+
+
+@dataclass(frozen=True)
+class StaleJob:
+    job_id: int
+    episode_id: int
+    kind: str
+    state: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class StuckEpisode:
+    episode_id: int
+    title: str
+    reason: str
+
+
+@dataclass
+class DoctorReport:
+    orphans: list[Orphan] = field(default_factory=list)
+    missing_media: list[MissingMedia] = field(default_factory=list)
+    stale_jobs: list[StaleJob] = field(default_factory=list)
+    stuck_episodes: list[StuckEpisode] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    dispatch: list[int] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not (self.orphans or self.missing_media or self.stale_jobs or self.stuck_episodes)
+
+    def as_dict(self) -> dict:
+        return {"healthy": self.healthy, **asdict(self)}
+
+
+def diagnose(ctx: JobContext, fix: bool = False, *, stale_after: timedelta = STALE_AFTER,
+             queued_after: timedelta = QUEUED_AFTER, grace: timedelta = ORPHAN_GRACE,
+             max_attempts: int = MAX_ATTEMPTS) -> DoctorReport:
+    """Check everything; with ``fix`` repair what can be repaired and say what was done.
+
+    Raises StorageError when the store cannot be listed (nothing is changed then).
+    """
+    report = DoctorReport()
+    report.stale_jobs = find_stale_jobs(ctx, stale_after, queued_after)
+    if fix:
+        _fix_stale_jobs(ctx, report, max_attempts)
+    report.stuck_episodes = find_stuck_episodes(ctx)
+    if fix:
+        _fix_stuck_episodes(ctx, report)
+    report.orphans = find_orphans(ctx)
+    report.missing_media = find_missing_media(ctx)
+    if fix:
+        _delete_orphans(ctx, report, grace)
+    return report
+
+
+# --- storage ------------------------------------------------------------------------------------
+
+def referenced_keys(session: Session) -> set[str]:
+    """Every key a row refers to: media files, and the four files of each transcript."""
+    keys = set(session.scalars(select(MediaFile.storage_key)))
+    rows = session.execute(select(Transcript.id, Episode.uuid).join(Episode, Episode.id == Transcript.episode_id))
+    keys.update(f"transcripts/{uuid}/{tid}.{ext}" for tid, uuid in rows for ext in TRANSCRIPT_FORMATS)
+    return keys
+
+
+def find_orphans(ctx: JobContext) -> list[Orphan]:
+    """Media keys no row refers to, with why (the episode is gone, or just this file)."""
+    with ctx.sessions() as session:
+        referenced = referenced_keys(session)
+        uuids = set(session.scalars(select(Episode.uuid)))
+    orphans = []
+    for prefix in MEDIA_PREFIXES:
+        for key in ctx.storage.keys(prefix):
+            if key not in referenced:
+                uuid = _episode_uuid(key)
+                why = "no episode has this uuid" if uuid not in uuids else "no row refers to this file"
+                orphans.append(Orphan(key, why))
+    return orphans
+
+
+def _episode_uuid(key: str) -> str:
+    # originals/<uuid>/<name>, audio/<uuid>/<hash>.mp3, and the older flat audio/<uuid>.mp3
+    return key.split("/")[1].split(".")[0]
+
+
+def find_missing_media(ctx: JobContext) -> list[MissingMedia]:
+    with ctx.sessions() as session:
+        rows = session.execute(select(MediaFile.id, MediaFile.episode_id, MediaFile.kind, MediaFile.storage_key))
+        return [MissingMedia(*row) for row in rows if not ctx.storage.exists(row[3])]
+
+
+def _delete_orphans(ctx: JobContext, report: DoctorReport, grace: timedelta) -> None:
+    # A key written moments ago may belong to an upload or job whose row is not committed yet.
+    with ctx.sessions() as session:
+        busy = _episodes_with_live_jobs(session)
+    for orphan in report.orphans:
+        if _episode_uuid(orphan.key) in busy or _age(ctx.storage, orphan.key) < grace:
+            report.actions.append(f"kept {orphan.key} for now (it may belong to work in progress)")
+            continue
+        ctx.storage.delete(orphan.key)
+        report.actions.append(f"deleted orphan {orphan.key} ({orphan.reason})")
+
+
+def _episodes_with_live_jobs(session: Session) -> set[str]:
+    live = (JobState.queued.value, JobState.running.value)
+    return set(session.scalars(select(Episode.uuid).join(Job, Job.episode_id == Episode.id).where(Job.state.in_(live))))
+
+
+def _age(storage, key: str) -> timedelta:
+    """How long ago the object was written; zero when the store cannot say (so it is kept)."""
+    path = storage.local_path(key)
+    if path is not None:
+        return utcnow() - datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    client = getattr(storage, "client", None)
+    if client is None:
+        return timedelta(0)
+    head = storage._call("inspect", key, client.head_object, Bucket=storage.bucket, Key=storage._key(key))
+    return utcnow() - head["LastModified"]
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+def find_stale_jobs(ctx: JobContext, stale_after: timedelta = STALE_AFTER,
+                    queued_after: timedelta = QUEUED_AFTER) -> list[StaleJob]:
+    """Running jobs whose worker is gone or silent, and queued jobs nobody picked up."""
+    now = utcnow()
+    with ctx.sessions() as session:
+        jobs = session.scalars(select(Job).where(Job.state.in_((JobState.running.value, JobState.queued.value))))
+        found = [_stale_reason(job, now, stale_after, queued_after) for job in jobs]
+    return [s for s in found if s is not None]
+
+
+def _stale_reason(job: Job, now: datetime, stale_after: timedelta, queued_after: timedelta) -> StaleJob | None:
+    last = _aware(job.heartbeat_at or job.started_at or job.created_at)
+    if job.state == JobState.running.value:
+        if _worker_is_dead(job.worker):
+            reason = f"its worker {job.worker} is no longer running"
+        elif now - last > stale_after:
+            reason = f"no heartbeat from {job.worker} for {_minutes(now - last)}"
+        else:
+            return None
+    elif now - _aware(job.created_at) > queued_after and now - last > queued_after:
+        reason = f"queued for {_minutes(now - _aware(job.created_at))} without being picked up"
+    else:
+        return None
+    return StaleJob(job.id, job.episode_id, job.kind, job.state, reason)
+
+
+def _worker_is_dead(worker: str | None) -> bool:
+    """True only when the worker ran on this host and its process is gone (PIDs are per host)."""
+    host, _, pid = (worker or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by someone else
+        return False
+    return False
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; they were written in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _minutes(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 60:.0f} min"
+
+
+def _fix_stale_jobs(ctx: JobContext, report: DoctorReport, max_attempts: int) -> None:
+    for stale in report.stale_jobs:
+        with ctx.sessions.begin() as session:
+            job = session.get(Job, stale.job_id)
+            if job.state != stale.state:  # it moved on while we looked
+                continue
+            give_up = job.attempts >= max_attempts
+            if not give_up:
+                job.state, job.error, job.worker = JobState.queued.value, f"requeued: {stale.reason}", None
+                job.heartbeat_at = utcnow()  # so a requeued job is not "queued too long" at once
+        if give_up:
+            fail_job(ctx, stale.job_id, f"stopped {max_attempts} times ({stale.reason}); an editor can retry it")
+            report.actions.append(f"failed job {stale.job_id} ({stale.kind}): {stale.reason}, {max_attempts} attempts")
+        else:
+            report.dispatch.append(stale.job_id)
+            report.actions.append(f"requeued job {stale.job_id} ({stale.kind}): {stale.reason}")
+
+
+# --- episodes -----------------------------------------------------------------------------------
+
+def find_stuck_episodes(ctx: JobContext) -> list[StuckEpisode]:
+    """Episodes in processing with no queued or running job to move them on."""
+    with ctx.sessions() as session:
+        episodes = session.scalars(select(Episode).where(Episode.status == EpisodeStatus.processing.value))
+        found = [(ep, _stuck_reason(ep)) for ep in episodes]
+        return [StuckEpisode(ep.id, ep.title, reason) for ep, reason in found if reason]
+
+
+def _stuck_reason(episode: Episode) -> str | None:
+    latest = _latest_jobs(episode)
+    states = {job.state for job in latest.values()}
+    if states & {JobState.queued.value, JobState.running.value}:
+        return None
+    if not latest:
+        return "no job was ever queued"
+    if JobState.failed.value in states:
+        return "a job failed but the episode was not marked failed"
+    return "every job finished but the next step was never queued"
+
+
+def _latest_jobs(episode: Episode) -> dict[str, Job]:
+    return {job.kind: job for job in sorted(episode.jobs, key=lambda j: j.id)}
+
+
+def _fix_stuck_episodes(ctx: JobContext, report: DoctorReport) -> None:
+    for stuck in report.stuck_episodes:
+        with ctx.sessions() as session:
+            episode = session.get(Episode, stuck.episode_id)
+            latest = _latest_jobs(episode)
+        done = [j for j in latest.values() if j.state == JobState.succeeded.value]
+        if len(done) == len(latest) and set(PROCESSING_KINDS) <= set(latest):
+            # Replaying the last step's follow-up is safe: advance locks the episode row.
+            last = latest.get("analyze") or max(done, key=lambda j: j.id)
+            report.dispatch.extend(advance(ctx, last.id))
+            report.actions.append(f"moved episode {stuck.episode_id} on after its {last.kind} job")
+        else:
+            reason = _fail_episode(ctx, stuck, latest)
+            report.actions.append(f"marked episode {stuck.episode_id} failed: {reason}")
+
+
+def _fail_episode(ctx: JobContext, stuck: StuckEpisode, latest: dict[str, Job]) -> str:
+    errors = [f"{j.kind.replace('_', ' ')}: {j.error}" for j in latest.values() if j.state == JobState.failed.value]
+    reason = errors[0] if errors else f"processing stopped ({stuck.reason}); an editor can retry it"
+    with ctx.sessions.begin() as session:
+        episode = session.get(Episode, stuck.episode_id)
+        if episode.status == EpisodeStatus.processing.value:
+            transition(session, episode, EpisodeStatus.failed, reason=reason)
+    return reason

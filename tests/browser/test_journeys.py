@@ -1,0 +1,131 @@
+"""The three people's journeys in a real browser (Debian's Chromium through Playwright) against
+the real app on a loopback port, with the real pipeline running jobs in a background thread."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-output" / "screenshots"
+CLIP = ROOT / "tests" / "fixtures" / "audio" / "good" / "speech.mp3"
+PASSWORD = "correct horse battery"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+class ThreadDispatcher:
+    """Runs each batch of jobs in a background thread, so pages can watch progress."""
+
+    def __init__(self, ctx):
+        from webapp.context import InlineDispatcher
+
+        self.inline = InlineDispatcher(ctx)
+
+    def dispatch(self, job_ids):
+        threading.Thread(target=self.inline.dispatch, args=(list(job_ids),), daemon=True).start()
+
+
+@pytest.fixture
+def live(tmp_path):
+    from werkzeug.serving import make_server
+
+    from pipeline.accounts import create_user
+    from pipeline.migrate import upgrade_database
+    from webapp import create_app
+
+    port = free_port()
+    values = {"INSTANCE_PATH": str(tmp_path / "instance"), "BASE_URL": f"http://127.0.0.1:{port}",
+              "SECRET_KEY": "browser-test", "BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"}
+    app = create_app(values)
+    ctx = app.extensions["clinex"]
+    upgrade_database(ctx.settings.DATABASE_URL)
+    with ctx.sessions.begin() as session:
+        for role in ("summarizer", "editor", "listener"):
+            create_user(session, f"{role}@example.org", f"Dr. {role.title()}", role, PASSWORD)
+    app.extensions["clinex_dispatcher"] = ThreadDispatcher(ctx)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def sign_in(browser, base: str, role: str):
+    page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{base}/login")
+    page.fill("#email", f"{role}@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_selector("a.who")
+    return page
+
+
+def test_upload_review_listen_and_discuss(live, browser):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    studio = sign_in(browser, live, "summarizer")
+    studio.goto(f"{live}/studio/upload")
+    studio.set_input_files("#audio", str(CLIP))
+    studio.fill("#title", "Melasma and picosecond lasers")
+    studio.fill("#speakers", "Dr. Ana Ribeiro")
+    studio.fill("#tags", "Melasma")
+    studio.fill("#notes", "# Melasma\n- treat gently\n")
+    studio.click("#preview-button")
+    studio.wait_for_selector("#preview h1")
+    studio.click("#upload-form button[type=submit]")
+    studio.wait_for_url("**/studio/*[0-9]", timeout=120_000)
+    # the page polls the status endpoint and reloads itself when processing ends
+    studio.wait_for_function("document.getElementById('episode-state').textContent.trim() === 'in review'",
+                             timeout=600_000, polling=2000)
+    episode_id = studio.url.rstrip("/").split("/")[-1]
+
+    editor = sign_in(browser, live, "editor")
+    editor.goto(f"{live}/review/{episode_id}")
+    editor.screenshot(path=str(SHOTS / "review.png"), full_page=True)
+    editor.click("text=Approve and publish")
+    editor.wait_for_selector("text=Published")
+
+    listener = sign_in(browser, live, "listener")
+    listener.goto(live)
+    listener.screenshot(path=str(SHOTS / "home.png"), full_page=True)
+    listener.click("ul.episodes h2 a")
+    listener.wait_for_selector("#transcript li")
+    listener.evaluate("document.getElementById('player').play()")
+    listener.wait_for_function("!document.getElementById('player').paused")
+    line = listener.locator("#transcript li a.seek").nth(1)
+    target = float(line.get_attribute("data-t"))
+    line.click()
+    listener.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {target}) < 1.5")
+    assert "#t=" in listener.url
+
+    listener.fill("#body", "At this moment the **dose** matters.")
+    listener.fill("#ts", "0:03")
+    listener.click("#comment-form button[type=submit]")
+    stamp = listener.locator("a.stamp").first
+    stamp.wait_for()
+    assert stamp.text_content() == "0:03"
+    listener.evaluate("document.getElementById('player').currentTime = 7")
+    stamp.click()
+    listener.wait_for_function("Math.abs(document.getElementById('player').currentTime - 3) < 1")
+    listener.screenshot(path=str(SHOTS / "episode.png"), full_page=True)
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
+    phone.goto(listener.url.split("#")[0])
+    phone.screenshot(path=str(SHOTS / "episode-phone.png"), full_page=False)
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

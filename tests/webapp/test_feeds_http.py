@@ -1,0 +1,87 @@
+"""Feeds, chapters and transcripts over HTTP, the way podcast apps poll them."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import feedparser
+import pytest
+from lxml import etree
+
+from tests.webapp.helpers import published_client
+
+pytestmark = pytest.mark.slow
+NS = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd", "podcast": "https://podcastindex.org/namespace/1.0"}
+
+
+@pytest.fixture(scope="module")
+def site(published_sample):
+    return published_client(published_sample)
+
+
+def test_main_feed_has_the_published_episode(site):
+    response = site["client"].get("/feed.xml")
+    assert response.status_code == 200
+    assert response.content_type.startswith("application/rss+xml")
+    parsed = feedparser.parse(response.get_data())
+    assert parsed.bozo == 0
+    [entry] = parsed.entries
+    assert entry.title == site["episode"].title
+    assert entry.id == site["episode"].guid
+    root = etree.fromstring(response.get_data())
+    enclosure = root.find("channel/item/enclosure")
+    assert int(enclosure.get("length")) == site["media"].size
+    assert enclosure.get("url") == "http://clinex.test" + site["path"]
+    assert root.xpath("channel/item/podcast:transcript/@type", namespaces=NS) == [
+        "text/vtt", "application/x-subrip", "application/json", "text/plain"]
+
+
+def test_enclosure_length_equals_bytes_served(site):
+    root = etree.fromstring(site["client"].get("/feed.xml").get_data())
+    enclosure = root.find("channel/item/enclosure")
+    body = site["client"].get(enclosure.get("url").removeprefix("http://clinex.test")).get_data()
+    assert len(body) == int(enclosure.get("length"))
+
+
+def test_conditional_get_and_gzip(site):
+    client = site["client"]
+    first = client.get("/feed.xml")
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert etag.startswith('"') and "max-age" in first.headers["Cache-Control"]
+    assert client.get("/feed.xml", headers={"If-None-Match": etag}).status_code == 304
+    assert client.get("/feed.xml", headers={"If-Modified-Since": modified}).status_code == 304
+    assert client.get("/feed.xml", headers={"If-None-Match": '"other"'}).status_code == 200
+    zipped = client.get("/feed.xml", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.get_data()) == first.get_data()
+    head = client.head("/feed.xml")
+    assert head.status_code == 200 and head.headers["ETag"] == etag
+
+
+def test_topic_and_event_feeds(site):
+    client = site["client"]
+    assert len(feedparser.parse(client.get("/tags/melasma/feed.xml").get_data()).entries) == 1
+    assert len(feedparser.parse(client.get("/events/aesthetic-lasers-summit-2026/feed.xml").get_data()).entries) == 1
+    assert client.get("/tags/no-such-topic/feed.xml").status_code == 404
+
+
+def test_transcripts_and_chapters_are_served_with_types_and_cors(site):
+    client, slug = site["client"], site["episode"].slug
+    for ext, kind in (("vtt", "text/vtt"), ("srt", "application/x-subrip"), ("json", "application/json"),
+                      ("txt", "text/plain")):
+        response = client.get(f"/episodes/{slug}/transcript.{ext}")
+        assert response.status_code == 200 and response.content_type.startswith(kind)
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert client.get(f"/episodes/{slug}/transcript.vtt").get_data().startswith(b"WEBVTT")
+    chapters = client.get(f"/episodes/{slug}/chapters.json")
+    assert chapters.status_code == 200 and chapters.content_type == "application/json+chapters"
+    starts = [c["startTime"] for c in json.loads(chapters.get_data())["chapters"]]
+    assert starts == sorted(starts) and starts[0] == 0
+
+
+def test_episode_page_and_home(site):
+    client = site["client"]
+    page = client.get(f"/episodes/{site['episode'].slug}").get_data(as_text=True)
+    assert site["episode"].title in page and 'id="transcript"' in page and "melasma" in page.lower()
+    assert site["episode"].title in client.get("/").get_data(as_text=True)

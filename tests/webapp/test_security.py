@@ -1,0 +1,119 @@
+"""Headers, cookies, CSRF on every state change, and hostile strings rendered inert everywhere."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from pipeline.models import Comment, CommentState, Episode, Person, Tag, User
+
+from .conftest import sign_in
+
+XSS = ['<script>alert("x")</script>', '"><img src=x onerror=alert(1)>', "<svg onload=alert(1)>",
+       "javascript:alert(1)", "<a href='javascript:alert(1)'>x</a>", '<div style="width: expression(alert(1))">',
+       "[x](javascript:alert(1))", "<iframe src=//evil>"]
+
+
+def test_security_headers_on_pages(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "object-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "no-store" in response.headers["Cache-Control"]
+
+
+def test_pages_have_no_inline_scripts_or_styles(client, episode):
+    html = client.get(f"/episodes/{episode['slug']}").get_data(as_text=True)
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html)
+    assert " style=" not in html and "<style" not in html and " onclick=" not in html
+
+
+def test_session_cookie_flags(app):
+    from webapp import create_app
+
+    assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    secure = create_app({**_values(app), "BASE_URL": "https://clinex.example"})
+    response = secure.test_client().get("/login", base_url="https://clinex.example")  # the form sets a session
+    cookie = response.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
+    assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
+
+
+def _values(app) -> dict:
+    settings = app.config["CLINEX"]
+    return {"INSTANCE_PATH": str(settings.instance_path), "SECRET_KEY": settings.SECRET_KEY,
+            "BROKER_URL": settings.BROKER_URL}
+
+
+def test_every_post_route_needs_csrf(app, users, episode):
+    """With CSRF on and no token, every state-changing route says so and changes nothing."""
+    failures = []
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods or rule.endpoint.startswith("api."):
+            continue
+        values = {a: 1 if a.endswith("_id") else "x" * 32 if a == "upload_id" else episode["slug"]
+                  for a in rule.arguments}
+        values = {k: (v if k != "token" else "t") for k, v in values.items()}
+        url = rule.build(values)[1]
+        response = sign_in(app.test_client(), users["admin"]).post(url, data={"body": "x", "name": "x"})
+        if response.status_code != 400 or "CSRF" not in response.get_data(as_text=True):
+            failures.append(f"{url}: {response.status_code}")
+    assert failures == []
+
+
+@pytest.fixture
+def hostile(ctx, session, users, episode):
+    """Hostile strings stored where people can put them (bypassing form checks, e.g. from notes)."""
+    ep = session.get(Episode, episode["id"])
+    ep.title = XSS[0] + " title"
+    ep.summary.markdown = "\n\n".join(XSS)
+    session.query(Person).first().name = XSS[1]
+    session.query(Tag).filter_by(slug="melasma").one().name = XSS[2]
+    ep.transcript.segments[0].text = XSS[4]
+    session.add(Comment(episode_id=ep.id, author_id=users["editor"], body="\n\n".join(XSS),
+                        state=CommentState.visible.value))
+    session.get(User, users["editor"]).display_name = XSS[1]
+    session.commit()
+    return ep
+
+
+def _inert(html: str) -> list[str]:
+    bad = []
+    for pattern in (r"<script>alert", r"<img[^>]*onerror", r"<svg", r"<iframe", r"<a[^>]+href=['\"]?javascript:",
+                    r"expression\(alert\(1\)\)\">", r"<div style"):
+        if re.search(pattern, html, re.I):
+            bad.append(pattern)
+    return bad
+
+
+def test_hostile_strings_render_inert_on_every_page(app, hostile, users):
+    editor = sign_in(app.test_client(), users["admin"])
+    pages = ["/", f"/episodes/{hostile.slug}", "/tags/melasma", "/speakers/ana-ribeiro", "/search?q=title",
+             "/search?q=alert", f"/review/{hostile.id}", "/review/", "/moderation/", "/admin/users", "/admin/tags",
+             f"/studio/{hostile.id}", f"/studio/{hostile.id}/transcript",
+             "/events/aesthetic-lasers-summit"]
+    failures = {}
+    for page in pages:
+        response = editor.get(page)
+        assert response.status_code == 200, page
+        if bad := _inert(response.get_data(as_text=True)):
+            failures[page] = bad
+    assert failures == {}
+
+
+def test_feed_html_fields_are_inert(app, hostile):
+    """What a podcast app renders as HTML (description, content:encoded) carries no live markup."""
+    from lxml import etree
+
+    root = etree.fromstring(app.test_client().get("/feed.xml").get_data())
+    html_fields = root.xpath("//item/description | //item/*[local-name()='encoded']")
+    assert html_fields
+    assert [bad for el in html_fields if (bad := _inert(el.text or ""))] == []
+
+
+def test_search_query_syntax_is_inert(client, episode):
+    for query in ['"', "NEAR(", "melasma OR", "a* AND -b", "' OR 1=1 --", "title:x", "*", "😀"]:
+        assert client.get("/search", query_string={"q": query}).status_code == 200, query
+    assert client.get("/search", query_string={"q": "x" * 201}).status_code == 400

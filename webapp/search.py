@@ -1,0 +1,105 @@
+"""Full-text search over published titles, summaries and transcript segments.
+
+SQLite: the FTS5 table ``search_fts`` (kept current by triggers, see migration 0002).
+PostgreSQL: ``to_tsvector('english', ...)`` against GIN expression indexes.
+Both return the same ``SearchHit`` rows; snippets come back with \x02/\x03 around matches so the
+template can escape the text first and highlight after.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+MAX_QUERY = 200
+_WORD = re.compile(r"\w+", re.UNICODE)
+_MARKDOWN = re.compile(r"(^|\n)\s*(#{1,6}|[-*+>]|\d+[.)])\s|[*_`]+")
+_KIND_OFFSETS = {"segment": 1, "summary": 2, "title": 3}
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    kind: str  # title | summary | segment
+    episode_id: int
+    slug: str
+    title: str
+    snippet: str
+    start: float | None = None
+
+    @property
+    def snippet_html(self) -> Markup:
+        """Escaped first, then the match markers become <mark>; Markdown markers are dropped."""
+        plain = " ".join(_MARKDOWN.sub(" ", self.snippet).split())
+        return Markup(str(escape(plain)).replace("\x02", "<mark>").replace("\x03", "</mark>"))
+
+
+def query_words(query: str) -> list[str]:
+    return _WORD.findall((query or "")[:MAX_QUERY])[:12]
+
+
+def search(session: Session, query: str, limit: int = 50, episode_id: int | None = None) -> list[SearchHit]:
+    """Published matches for ``query``, titles first, then summaries, then transcript moments.
+
+    An empty or punctuation-only query returns no hits (never an error)."""
+    words = query_words(query)
+    if not words:
+        return []
+    run = _search_postgres if session.bind.dialect.name == "postgresql" else _search_sqlite
+    hits: list[SearchHit] = []
+    for kind in ("title", "summary", "segment"):
+        hits += run(session, kind, words, limit, episode_id)
+    return hits
+
+
+# (the table holding the text, joins up to the episode, start time column)
+_JOINS = {
+    "title": ("episodes e", "", "NULL"),
+    "summary": ("summaries x", "JOIN episodes e ON e.id = x.episode_id", "NULL"),
+    "segment": ("segments x", "JOIN transcripts t ON t.id = x.transcript_id JOIN episodes e ON e.id = t.episode_id",
+                "x.start"),
+}
+_LATEST = {
+    "title": "",
+    # only the newest summary version and the newest complete transcript are what pages show
+    "summary": "AND x.version = (SELECT max(version) FROM summaries s2 WHERE s2.episode_id = e.id)",
+    "segment": "AND t.status = 'complete' AND t.id = (SELECT max(id) FROM transcripts t2 "
+               "WHERE t2.episode_id = e.id AND t2.status = 'complete')",
+}
+
+
+def _where_episode(episode_id: int | None) -> str:
+    return "AND e.id = :episode_id" if episode_id is not None else ""
+
+
+def _search_sqlite(session: Session, kind: str, words: list[str], limit: int, episode_id) -> list[SearchHit]:
+    # every word quoted (so FTS5 syntax in the query is inert), the last one as a prefix
+    match = " ".join(f'"{w}"' for w in words[:-1]) + f' "{words[-1]}"*'
+    table, joins, start = _JOINS[kind]
+    alias = table.split()[1]
+    sql = (f"SELECT e.id, e.slug, e.title, snippet(search_fts, 0, char(2), char(3), '…', 14), {start} "
+           f"FROM search_fts JOIN {table} ON search_fts.rowid = {alias}.id * 4 + {_KIND_OFFSETS[kind]} {joins} "
+           f"WHERE search_fts MATCH :match AND e.status = 'published' {_LATEST[kind]} {_where_episode(episode_id)} "
+           f"ORDER BY bm25(search_fts) LIMIT :limit")
+    rows = session.execute(text(sql), {"match": match, "limit": limit, "episode_id": episode_id})
+    return [SearchHit(kind, r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+_PG_COLUMNS = {"title": "e.title", "summary": "x.markdown", "segment": "x.text"}
+
+
+def _search_postgres(session: Session, kind: str, words: list[str], limit: int, episode_id) -> list[SearchHit]:
+    column = _PG_COLUMNS[kind]
+    table, joins, start = _JOINS[kind]
+    vector = f"to_tsvector('english', {column})"
+    sql = (f"SELECT e.id, e.slug, e.title, ts_headline('english', {column}, q, "
+           f"'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=28, MinWords=10'), {start} "
+           f"FROM {table} {joins} CROSS JOIN to_tsquery('english', :tsquery) q "
+           f"WHERE {vector} @@ q AND e.status = 'published' {_LATEST[kind]} {_where_episode(episode_id)} "
+           f"ORDER BY ts_rank({vector}, q) DESC LIMIT :limit")
+    tsquery = " & ".join(w.replace("'", "") for w in words[:-1]) + (" & " if len(words) > 1 else "") + f"{words[-1]}:*"
+    rows = session.execute(text(sql), {"tsquery": tsquery, "limit": limit, "episode_id": episode_id})
+    return [SearchHit(kind, r[0], r[1], r[2], r[3], r[4]) for r in rows]

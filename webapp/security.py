@@ -1,0 +1,92 @@
+"""Security headers (a strict CSP: scripts and styles only from our own files) and rate limits.
+
+The limits are counted in the database (``rate_limit_hits``) so they hold across web server
+processes; a counted action in one process is seen by every other.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, current_app, request
+from sqlalchemy import delete, func, select
+
+from pipeline.models import RateLimitHit, utcnow
+
+# name -> (how many, per how many seconds); app.config["RATE_LIMITS"] overrides any of them
+DEFAULT_LIMITS = {"login": (10, 300), "signup": (5, 3600), "comment": (6, 60), "reset": (5, 3600),
+                  "upload": (30, 3600)}
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def content_security_policy(settings) -> str:
+    """Our pages load scripts and styles from this site only; media may come from the store."""
+    media = {"'self'", _origin(settings.BASE_URL)}
+    if settings.STORAGE_URL.startswith("s3://"):
+        media.add(_origin(settings.S3_ENDPOINT_URL) or "https://*.amazonaws.com")
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"media-src {' '.join(sorted(m for m in media if m))}; connect-src 'self'; object-src 'none'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("RATE_LIMITS", {})
+    csp = content_security_policy(app.config["CLINEX"])
+
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault("Content-Security-Policy", csp)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if request.is_secure or app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if response.mimetype == "text/html":
+            # pages differ by who is signed in; never cache them in shared caches
+            response.headers.setdefault("Cache-Control", "private, no-store")
+        return response
+
+
+def _limit(name: str) -> tuple[int, int]:
+    return current_app.config["RATE_LIMITS"].get(name, DEFAULT_LIMITS[name])
+
+
+def client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def over_limit(name: str, who: str) -> bool:
+    """True when ``who`` has used up the ``name`` limit in the current window (nothing recorded)."""
+    count, seconds = _limit(name)
+    since = utcnow() - timedelta(seconds=seconds)
+    with current_app.extensions["clinex"].sessions() as session:
+        used = session.scalar(select(func.count(RateLimitHit.id)).where(
+            RateLimitHit.key == f"{name}:{who}"[:200], RateLimitHit.created_at > since))
+    return used >= count
+
+
+def record_hit(name: str, who: str) -> None:
+    """Count one action, in its own transaction so a failing request still counts."""
+    _count, seconds = _limit(name)
+    key = f"{name}:{who}"[:200]
+    with current_app.extensions["clinex"].sessions.begin() as session:
+        session.execute(delete(RateLimitHit).where(
+            RateLimitHit.key == key, RateLimitHit.created_at < utcnow() - timedelta(seconds=seconds)))
+        session.add(RateLimitHit(key=key))
+
+
+def enforce(name: str, *whos: str, record: bool = True) -> None:
+    """Abort with 429 and a clear message when any of ``whos`` is over the ``name`` limit."""
+    for who in whos:
+        if over_limit(name, who):
+            _count, seconds = _limit(name)
+            abort(429, f"Too many attempts; please wait {max(1, seconds // 60)} minute(s) and try again.")
+    if record:
+        for who in whos:
+            record_hit(name, who)

@@ -1,0 +1,187 @@
+"""Getting recordings onto disk without holding them in memory, and into the pipeline.
+
+* Plain form posts: Werkzeug writes file parts to a named temporary file in
+  ``INSTANCE_PATH/uploads`` (``UploadRequest``), whose path goes straight to ``ingest_recording``.
+* Chunked uploads (the studio's JavaScript, for big files): the browser creates an upload, then
+  sends the file in slices appended to ``uploads/<user id>/<upload id>.part``; a slice at the
+  wrong offset is refused with the current size so the browser can resume from there.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from flask import Request, current_app
+
+from pipeline.errors import InvalidUpload
+from pipeline.notes import EpisodeMeta, EventRef, Speaker, parse_notes
+
+CHUNK_BYTES = 8 * 1024 * 1024
+STALE_SECONDS = 24 * 3600
+_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def uploads_dir() -> Path:
+    path = current_app.config["CLINEX"].instance_path / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class UploadRequest(Request):
+    """Spools file parts to a named file on disk (Werkzeug's default has no usable path)."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        return tempfile.NamedTemporaryFile("wb+", dir=uploads_dir(), prefix="form-", suffix=".part")
+
+
+@dataclass
+class ChunkedUpload:
+    id: str
+    user_id: int
+    filename: str
+    size: int
+
+    @property
+    def path(self) -> Path:
+        return uploads_dir() / str(self.user_id) / f"{self.id}.part"
+
+    @property
+    def received(self) -> int:
+        return self.path.stat().st_size if self.path.exists() else 0
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "filename": self.filename, "size": self.size, "received": self.received}
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+        self.path.with_suffix(".json").unlink(missing_ok=True)
+
+
+def start_chunked(user_id: int, filename: str, size: int) -> ChunkedUpload:
+    """Register an upload; raises InvalidUpload when the announced size is empty or over the limit."""
+    limit = current_app.config["CLINEX"].MAX_UPLOAD_BYTES
+    if not filename or not isinstance(size, int) or size <= 0:
+        raise InvalidUpload("Choose a recording to upload; the file is empty.")
+    if size > limit:
+        raise InvalidUpload(f"That file is {size / 1024**3:.1f} GB; uploads may be at most {limit / 1024**3:.1f} GB.")
+    _sweep_stale(user_id)
+    upload = ChunkedUpload(secrets.token_hex(16), user_id, Path(filename).name[:255], size)
+    upload.path.parent.mkdir(parents=True, exist_ok=True)
+    upload.path.touch()
+    upload.path.with_suffix(".json").write_text(json.dumps({"filename": upload.filename, "size": size}))
+    return upload
+
+
+def find_chunked(user_id: int, upload_id: str) -> ChunkedUpload | None:
+    """The user's upload with this id, or None (ids of other users' uploads are never found)."""
+    if not _UPLOAD_ID.match(upload_id or ""):
+        return None
+    meta = uploads_dir() / str(user_id) / f"{upload_id}.json"
+    if not meta.exists():
+        return None
+    data = json.loads(meta.read_text())
+    return ChunkedUpload(upload_id, user_id, data["filename"], data["size"])
+
+
+def append_chunk(upload: ChunkedUpload, offset: int, stream, length: int) -> int:
+    """Append one slice read from ``stream``; returns the bytes received so far.
+
+    Raises InvalidUpload when the offset is not where the file ends (the message carries the
+    size to resume from) or when the slice would run past the announced size."""
+    received = upload.received
+    if offset != received:
+        raise InvalidUpload(f"Resume from byte {received}.")
+    if length <= 0 or length > CHUNK_BYTES or received + length > upload.size:
+        raise InvalidUpload("That slice does not fit the announced file size.")
+    with open(upload.path, "ab") as out:
+        copied = _copy_exactly(stream, out, length)
+    if copied != length:
+        with open(upload.path, "ab") as out:
+            out.truncate(received)  # a cut-off slice is dropped whole so resuming stays simple
+        raise InvalidUpload(f"The slice was cut off; resume from byte {received}.")
+    return upload.received
+
+
+def _copy_exactly(stream, out, length: int) -> int:
+    copied = 0
+    while copied < length:
+        block = stream.read(min(1024 * 1024, length - copied))
+        if not block:
+            break
+        out.write(block)
+        copied += len(block)
+    return copied
+
+
+def _sweep_stale(user_id: int) -> None:
+    folder = uploads_dir() / str(user_id)
+    if not folder.is_dir():
+        return
+    cutoff = time.time() - STALE_SECONDS
+    for path in folder.iterdir():
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+
+
+def parse_day(value: str | None) -> date | None:
+    """'2026-05-14' to a date; raises InvalidUpload on anything else."""
+    if not value or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidUpload(f"The date must look like 2026-05-14, not {value.strip()[:40]!r}.") from None
+
+
+def split_names(value: str | None, limit: int = 200) -> list[str]:
+    """Comma- or line-separated names, cleaned; raises InvalidUpload for one that is too long."""
+    names = [" ".join(n.split()) for n in re.split(r"[,\n;]", value or "")]
+    for name in names:
+        if len(name) > limit:
+            raise InvalidUpload(f"The name {name[:40]!r}... is longer than {limit} characters.")
+    return list(dict.fromkeys(n for n in names if n))
+
+
+def meta_from_fields(title=None, event=None, speakers=None, recorded_on=None, tags=None) -> EpisodeMeta:
+    """An EpisodeMeta from form or API fields; raises InvalidUpload naming the bad field."""
+    return EpisodeMeta(title=(title or "").strip()[:300] or None,
+                       event=EventRef(" ".join(event.split())[:200]) if event and event.strip() else None,
+                       recorded_on=parse_day(recorded_on), speakers=[Speaker(s) for s in split_names(speakers)],
+                       tags=split_names(tags, limit=100))
+
+
+def ingest_path(path: str | Path, filename: str, meta: EpisodeMeta, notes_text: str | None, author):
+    """Ingest a file already on local disk and queue its jobs after the commit.
+
+    Raises InvalidUpload (bad notes, not audio, duplicate...) with nothing stored."""
+    from pipeline.ingest import ingest_recording  # needs ffmpeg bindings; loaded when used
+
+    from . import dispatcher
+    from .db import ctx, db
+
+    notes = parse_notes(notes_text) if notes_text and notes_text.strip() else None
+    job_ctx = ctx()
+    result = ingest_recording(db(), job_ctx.storage, job_ctx.settings, path, filename=filename, meta=meta,
+                              notes=notes, author=author)
+    dispatcher(current_app).dispatch(result.job_ids)
+    return result
+
+
+def ingest_chunked(upload: ChunkedUpload, meta: EpisodeMeta, notes_text: str | None, author):
+    """Ingest a finished chunked upload; the part file is removed once it is stored."""
+    if upload.received != upload.size:
+        raise InvalidUpload(f"The upload is not finished: {upload.received} of {upload.size} bytes arrived.")
+    result = ingest_path(upload.path, upload.filename, meta, notes_text, author)
+    upload.discard()
+    return result
+
+
+__all__ = ["UploadRequest", "ChunkedUpload", "start_chunked", "find_chunked", "append_chunk", "ingest_path",
+           "ingest_chunked", "meta_from_fields", "CHUNK_BYTES"]

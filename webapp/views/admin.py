@@ -1,0 +1,142 @@
+"""Editors keep the glossary, the tag vocabulary and the accounts (admins alone grant admin)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from pipeline.models import EpisodeTag, GlossaryTerm, Role, Tag, User
+from pipeline.text import slugify
+
+from ..auth import role_required
+from ..db import db, get_or_404
+from ..forms import ActionForm, GlossaryForm, TagForm, UserForm
+from ..passwords import reset_link
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _checked() -> None:
+    if not ActionForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+
+
+def _saved(message: str, field) -> bool:
+    """Commit; a name clash becomes a message on ``field`` instead of an error page."""
+    try:
+        db().commit()
+    except IntegrityError:
+        db().rollback()
+        field.errors = [f"“{field.data}” already exists."]
+        return False
+    flash(message)
+    return True
+
+
+@bp.route("/glossary", methods=["GET", "POST"])
+@role_required(Role.editor)
+def glossary():
+    form = GlossaryForm()
+    if form.validate_on_submit():
+        heard = [m.strip() for m in (form.mishearings.data or "").split(",") if m.strip()]
+        db().add(GlossaryTerm(term=form.term.data.strip(), category=form.category.data.strip(), mishearings=heard))
+        if _saved(f"Added “{form.term.data.strip()}”.", form.term):
+            return redirect(url_for("admin.glossary"))
+    terms = db().scalars(select(GlossaryTerm).order_by(func.lower(GlossaryTerm.term))).all()
+    return render_template("admin_glossary.html", form=form, terms=terms, action_form=ActionForm()), \
+        400 if form.errors else 200
+
+
+@bp.post("/glossary/<int:term_id>/delete")
+@role_required(Role.editor)
+def delete_term(term_id: int):
+    _checked()
+    term = get_or_404(GlossaryTerm, term_id)
+    db().delete(term)
+    db().commit()
+    flash(f"Removed “{term.term}”.")
+    return redirect(url_for("admin.glossary"))
+
+
+@bp.route("/tags", methods=["GET", "POST"])
+@role_required(Role.editor)
+def tags():
+    form = TagForm()
+    if form.validate_on_submit():
+        name = " ".join(form.name.data.split())
+        db().add(Tag(name=name, slug=slugify(name), category=form.category.data.strip(),
+                     description=(form.description.data or "").strip() or None))
+        if _saved(f"Added the tag “{name}”.", form.name):
+            return redirect(url_for("admin.tags"))
+    rows = db().execute(select(Tag, func.count(EpisodeTag.episode_id)).outerjoin(EpisodeTag)
+                        .group_by(Tag.id).order_by(func.lower(Tag.name))).all()
+    return render_template("admin_tags.html", form=form, rows=rows, action_form=ActionForm()), \
+        400 if form.errors else 200
+
+
+@bp.route("/tags/<int:tag_id>", methods=["GET", "POST"])
+@role_required(Role.editor)
+def edit_tag(tag_id: int):
+    tag = get_or_404(Tag, tag_id)
+    form = TagForm(obj=None if request.method == "POST" else tag)
+    if form.validate_on_submit():
+        tag.name, tag.category = " ".join(form.name.data.split()), form.category.data.strip()
+        tag.description = (form.description.data or "").strip() or None
+        if _saved("Tag saved.", form.name):
+            return redirect(url_for("admin.tags"))
+    return render_template("admin_tag_edit.html", form=form, tag=tag), 400 if form.errors else 200
+
+
+@bp.post("/tags/<int:tag_id>/delete")
+@role_required(Role.editor)
+def delete_tag(tag_id: int):
+    _checked()
+    tag = get_or_404(Tag, tag_id)
+    db().delete(tag)
+    db().commit()
+    flash(f"Removed the tag “{tag.name}” from the vocabulary and its episodes.")
+    return redirect(url_for("admin.tags"))
+
+
+@bp.get("/users")
+@role_required(Role.editor)
+def users():
+    rows = db().scalars(select(User).order_by(User.id)).all()
+    return render_template("admin_users.html", users=rows, forms={u.id: UserForm(formdata=None, obj=u, prefix=f"u{u.id}")
+                                                                  for u in rows},
+                           action_form=ActionForm(), link=None)
+
+
+@bp.post("/users/<int:user_id>")
+@role_required(Role.editor)
+def update_user(user_id: int):
+    """Change a role, trust or activity; only admins grant admin or change an admin."""
+    user = get_or_404(User, user_id)
+    form = UserForm(prefix=f"u{user.id}")
+    if not form.validate_on_submit():
+        abort(400, "Not saved: " + " ".join(e for es in form.errors.values() for e in es))
+    touches_admin = Role.admin.value in (user.role, form.role.data)
+    if touches_admin and not current_user.has_role(Role.admin):
+        abort(403, "Only an admin can grant the admin role or change an admin's account.")
+    if user.id == current_user.id and (form.role.data != user.role or not form.active.data):
+        abort(409, "You cannot change your own role or deactivate yourself; ask another editor.")
+    user.role, user.trusted, user.active = form.role.data, form.trusted.data, form.active.data
+    db().commit()
+    flash(f"Saved {user.display_name}.")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/reset-link")
+@role_required(Role.editor)
+def user_reset_link(user_id: int):
+    """Show a one-time password reset link to pass on to the person."""
+    _checked()
+    user = get_or_404(User, user_id)
+    if user.role == Role.admin.value and not current_user.has_role(Role.admin):
+        abort(403, "Only an admin can reset an admin's password.")
+    rows = db().scalars(select(User).order_by(User.id)).all()
+    return render_template("admin_users.html", users=rows, forms={u.id: UserForm(formdata=None, obj=u, prefix=f"u{u.id}")
+                                                                  for u in rows},
+                           action_form=ActionForm(), link=(user, reset_link(current_app.config["CLINEX"], user)))

@@ -1,0 +1,119 @@
+"""A small JSON API for scripted uploads: upload, status, submit.
+
+Authentication is only ``Authorization: Bearer cx_...`` (never the session cookie), which is why
+the blueprint is exempt from CSRF: a browser cannot attach that header to a cross-site request.
+Errors are JSON ``{"error": kind, "message": sentence}`` with a 4xx status.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, abort, g, jsonify, request, url_for
+from werkzeug.exceptions import Unauthorized
+
+from pipeline.errors import InvalidUpload
+from pipeline.models import Episode, EpisodeStatus, Role
+from pipeline.notes import MAX_NOTES_BYTES
+from pipeline.workflow import transition
+
+from ..auth import bearer_user, csrf
+from ..db import db, get_or_404
+from ..forms import _TAG
+from ..security import enforce
+from ..status import episode_status
+from ..uploads import ingest_path, meta_from_fields
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+csrf.exempt(bp)
+FIELDS = ("title", "event", "speakers", "date", "tags")
+
+
+class TokenRequired(Unauthorized):
+    description = "Send your API token as 'Authorization: Bearer cx_...' (make one on your account page)."
+
+
+@bp.after_request
+def challenge(response):
+    """Tell clients how to authenticate (the JSON error page drops exception headers)."""
+    if response.status_code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="clinex"'
+    return response
+
+
+def token_required(view):
+    """Summarizer (or higher) tokens only: 401 without a valid token, 403 for listeners."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        user = bearer_user()
+        if user is None:
+            raise TokenRequired()
+        if not user.has_role(Role.summarizer):
+            abort(403, "API uploads are for summarizers; ask an editor for the role.")
+        g.api_user = user
+        return view(*args, **kwargs)
+
+    wrapper.required_role = Role.summarizer
+    return wrapper
+
+
+def _own(episode_id: int) -> Episode:
+    episode = get_or_404(Episode, episode_id)
+    if episode.created_by_id != g.api_user.id and not g.api_user.has_role(Role.editor):
+        abort(404, "No such episode.")
+    return episode
+
+
+def _fields() -> dict:
+    values = {}
+    for name in FIELDS:
+        value = request.form.get(name, "")
+        if len(value) > 2000 or _TAG.search(value):
+            raise InvalidUpload(f"The field '{name}' must be plain text of at most 2000 characters.")
+        values[name] = value
+    return values
+
+
+def _notes() -> str | None:
+    part = request.files.get("notes")
+    raw = part.stream.read(MAX_NOTES_BYTES + 1) if part else request.form.get("notes", "").encode()
+    if len(raw) > MAX_NOTES_BYTES:
+        raise InvalidUpload(f"The notes may be at most {MAX_NOTES_BYTES // 1024} KB.")
+    try:
+        return raw.decode("utf-8-sig") or None
+    except UnicodeDecodeError:
+        raise InvalidUpload("The notes are not UTF-8 text; save them as UTF-8 Markdown.") from None
+
+
+@bp.post("/episodes")
+@token_required
+def create():
+    """multipart/form-data: audio (file, required), notes (file or text), title, event, speakers,
+    date, tags. Answers 202 with the episode id and where to poll."""
+    enforce("upload", str(g.api_user.id))
+    audio = request.files.get("audio")
+    if audio is None or not audio.filename:
+        raise InvalidUpload("Send the recording as the multipart file field 'audio'.")
+    f = _fields()
+    meta = meta_from_fields(f["title"], f["event"], f["speakers"], f["date"], f["tags"])
+    result = ingest_path(audio.stream.name, audio.filename, meta, _notes(), g.api_user)
+    status_url = url_for("api.show", episode_id=result.episode_id, _external=True)
+    body = {"id": result.episode_id, "slug": result.slug, "status": "processing", "status_url": status_url}
+    return jsonify(body), 202, {"Location": status_url}
+
+
+@bp.get("/episodes/<int:episode_id>")
+@token_required
+def show(episode_id: int):
+    return jsonify(episode_status(_own(episode_id)))
+
+
+@bp.post("/episodes/<int:episode_id>/submit")
+@token_required
+def submit(episode_id: int):
+    """Send an episode back to review after the editor asked for changes (409 from other states)."""
+    episode = _own(episode_id)
+    transition(db(), episode, EpisodeStatus.in_review, actor=g.api_user, reason="resubmitted through the API")
+    db().commit()
+    return jsonify(episode_status(episode))

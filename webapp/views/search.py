@@ -1,0 +1,20 @@
+"""Search across published titles, summaries and transcripts."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from ..db import db
+from ..search import MAX_QUERY, search
+
+bp = Blueprint("search", __name__)
+
+
+@bp.get("/search")
+def results():
+    query = request.args.get("q", "")
+    if len(query) > MAX_QUERY:
+        return render_template("search.html", q=query[:MAX_QUERY], hits=[],
+                               error=f"Searches may be at most {MAX_QUERY} characters."), 400
+    hits = search(db(), query)
+    return render_template("search.html", q=query, hits=hits, error=None)
