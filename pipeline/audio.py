@@ -33,6 +33,7 @@ LAME_QUALITY = 5
 # The limiter works on samples; lossy encoding and inter-sample peaks add a few tenths of a dB.
 PEAK_MARGIN_DB = 0.7
 PEAK_ROUNDS = 3
+CUT_MARGIN_DB = 0.2
 MAX_GAIN_DB = 40.0
 MAX_MAKEUP_DB = 2.0
 # A recording is silent when nothing in it rises above -50 dBFS or its average stays below -70 dBFS.
@@ -403,8 +404,8 @@ def _layout_filter(channels: int, stereo: bool) -> str:
     return f"{FLOAT},{pan},{FLOAT}"
 
 
-def _limiter(options: AudioOptions) -> str:
-    ceiling = 10 ** ((options.true_peak_limit - PEAK_MARGIN_DB) / 20)
+def _limiter(options: AudioOptions, cut_db: float = 0.0) -> str:
+    ceiling = 10 ** ((options.true_peak_limit - PEAK_MARGIN_DB - cut_db) / 20)
     ceiling = min(1.0, max(0.0625, ceiling))
     # level=0: alimiter otherwise re-normalises its output up to the ceiling.
     # latency=1: compensate the look-ahead, so the output keeps the input's length and sync.
@@ -412,11 +413,16 @@ def _limiter(options: AudioOptions) -> str:
 
 
 def _excerpt_select(duration: float) -> str:
-    """Keep EXCERPTS windows of EXCERPT_SECONDS spread over the recording (all of a short one)."""
+    """Keep EXCERPTS windows of EXCERPT_SECONDS spread over the recording (all of a short one).
+
+    Window starts follow the golden ratio rather than a fixed period, so a recording with a
+    repeating structure (a looped jingle, a test signal) is not sampled at the same phase."""
     if duration <= EXCERPTS * EXCERPT_SECONDS * 1.5:
         return ""
-    period = duration / EXCERPTS
-    return f"aselect='lt(mod(t,{period:.3f}),{EXCERPT_SECONDS})',asetpts=N/SR/TB,"
+    span = duration - EXCERPT_SECONDS
+    starts = sorted(span * ((0.1 + index * 0.6180339887) % 1.0) for index in range(EXCERPTS))
+    windows = "+".join(f"between(t,{start:.2f},{start + EXCERPT_SECONDS:.2f})" for start in starts)
+    return f"aselect='{windows}',asetpts=N/SR/TB,"
 
 
 def _measure_input(src, info: AudioInfo, options: AudioOptions, excerpts: Path,
@@ -438,11 +444,13 @@ def _measure_input(src, info: AudioInfo, options: AudioOptions, excerpts: Path,
 
 @dataclass(frozen=True)
 class GainPlan:
-    """Gain before the limiter, and make-up after it for the level the encoder loses
-    (LAME's output decodes about 0.45 dB quieter than its input)."""
+    """Gain before the limiter; make-up after it for the level the encoder loses (LAME's
+    output decodes about 0.45 dB quieter than its input); how far below the true-peak limit
+    the limiter's ceiling must sit for the encoded peaks to stay under it."""
 
     gain_db: float
     makeup_db: float = 0.0
+    cut_db: float = 0.0
 
 
 def _calibration_loudness(excerpts: Path, nominal: float, steps: list[float], options: AudioOptions,
@@ -472,36 +480,50 @@ def _summaries_in_order(text: str) -> list[float]:
     return [_number(r"\bI:\s+(\S+) LUFS", blocks[index], default=-math.inf) for index in sorted(blocks)]
 
 
-def choose_gain(input_lufs: float, excerpts: Path, options: AudioOptions) -> GainPlan:
-    """Gain that lands the limited, encoded output on the target.
+def choose_gain(input_lufs: float, excerpts: Path, options: AudioOptions, cut_db: float = 0.0) -> GainPlan:
+    """Gain that lands the limited, encoded output on the target with its true peak under the limit.
 
     Plain gain undershoots: the limiter takes loudness away from every peak it catches. The
     excerpts are measured at the nominal gain plus each of CALIBRATION_STEPS, and the extra
-    gain that makes up for the limiter is interpolated between the two steps around it.
+    gain that makes up for the limiter is interpolated between the two steps around it. The
+    encoded excerpts show how far the encoder overshoots the ceiling; the ceiling is lowered
+    by that much (``cut_db``, at least the one given) and the calibration repeated.
     Raises AudioError if ffmpeg fails.
     """
     nominal = min(MAX_GAIN_DB, options.loudness_target - input_lufs)
     steps = [step for step in CALIBRATION_STEPS if nominal + step <= MAX_GAIN_DB] or [0.0]
     encoded = excerpts.with_name(f"excerpts.{options.format}")
-    base, limited = _calibration_loudness(excerpts, nominal, steps, options, encoded)
-    if not math.isfinite(base) or base <= -70.0:
-        return GainPlan(nominal)  # excerpts all quiet: nothing to learn from them
-    makeup = _codec_makeup(encoded, limited[0])
-    goal = base + nominal  # where the excerpts would land with plain gain and no limiter
+    for _ in range(PEAK_ROUNDS):
+        ceiling = replace(options, true_peak_limit=options.true_peak_limit - cut_db)
+        base, limited = _calibration_loudness(excerpts, nominal, steps, ceiling, encoded)
+        if not math.isfinite(base) or base <= -70.0:
+            return GainPlan(nominal, 0.0, cut_db)  # excerpts all quiet: nothing to learn from them
+        makeup, peak = _codec_effect(encoded, limited[0])
+        over = peak + makeup - options.true_peak_limit
+        if over <= 0:
+            break
+        cut_db += over + CUT_MARGIN_DB
+    return GainPlan(_interpolate_gain(nominal, base + nominal, steps, limited), makeup, cut_db)
+
+
+def _interpolate_gain(nominal: float, goal: float, steps: list[float], limited: list[float]) -> float:
+    """``goal``: where the excerpts would land with plain gain and no limiter."""
     if limited[0] >= goal - 0.05:
-        return GainPlan(nominal, makeup)
+        return nominal
     for (step0, level0), (step1, level1) in zip(zip(steps, limited), zip(steps[1:], limited[1:])):
         if level1 >= goal:
-            return GainPlan(nominal + step0 + (goal - level0) * (step1 - step0) / max(level1 - level0, 1e-6), makeup)
-    return GainPlan(nominal + steps[-1], makeup)
+            return nominal + step0 + (goal - level0) * (step1 - step0) / max(level1 - level0, 1e-6)
+    return nominal + steps[-1]
 
 
-def _codec_makeup(encoded: Path, pcm_lufs: float) -> float:
-    """How much louder the encoder's input must be for its decoded output to keep the level."""
-    result = run_ffmpeg(["-i", str(encoded), "-af", "ebur128=framelog=verbose", "-f", "null", "-"],
-                        what="measure the encoded excerpts")
-    lost = pcm_lufs - _parse_ebur128(result.stderr)[0]
-    return max(-MAX_MAKEUP_DB, min(MAX_MAKEUP_DB, lost)) if math.isfinite(lost) else 0.0
+def _codec_effect(encoded: Path, pcm_lufs: float) -> tuple[float, float]:
+    """(make-up dB the encoder's input needs to keep its level, true peak of the encoded excerpts)."""
+    result = run_ffmpeg(["-i", str(encoded), "-af", f"ebur128=framelog=verbose,{_true_peak_chain(OUTPUT_RATE)}",
+                         "-f", "null", "-"], what="measure the encoded excerpts")
+    loudness = _loudness_from_log(result.stderr)
+    lost = pcm_lufs - loudness.integrated_lufs
+    makeup = max(-MAX_MAKEUP_DB, min(MAX_MAKEUP_DB, lost)) if math.isfinite(lost) else 0.0
+    return makeup, loudness.true_peak_dbtp
 
 
 def _codec_args(options: AudioOptions) -> list[str]:
@@ -526,7 +548,7 @@ def _encode(src, info: AudioInfo, options: AudioOptions, plan: GainPlan, work: P
             temp_name: str, on_time: Callable[[float], None]) -> LoudnessInfo:
     """Pass 2: decode+gain+limit | encode (tee) | measure, three processes on two cores."""
     shaping = (f"{_layout_filter(info.channels, options.stereo)},aresample={OUTPUT_RATE},{FLOAT},"
-               f"volume={plan.gain_db:.2f}dB,{_limiter(options)},volume={plan.makeup_db:.2f}dB,{FLOAT}")
+               f"volume={plan.gain_db:.2f}dB,{_limiter(options, plan.cut_db)},volume={plan.makeup_db:.2f}dB,{FLOAT}")
     raw = ["-f", "f32le", "-ar", str(OUTPUT_RATE), "-ac", str(options.channels), "-i", "pipe:0"]
     runs: list[FfmpegRun] = []
     try:
@@ -551,23 +573,32 @@ def _encode(src, info: AudioInfo, options: AudioOptions, plan: GainPlan, work: P
     return _loudness_from_log(results[2].stderr)
 
 
-def _encode_within_peak(src, info: AudioInfo, options: AudioOptions, plan: GainPlan, work: Path,
-                        temp_name: str, on_time: Callable[[float], None]) -> LoudnessInfo:
-    """Encode, and encode again with a lower ceiling if the encoded true peak still went over.
-
-    Hard-limited, distorted input (a clipped webinar export) can overshoot by a dB or two once
-    the encoder has filtered it; ordinary speech never needs the second round.
-    """
-    cut = 0.0
+def _encode_within_peak(src, info: AudioInfo, options: AudioOptions, input_lufs: float, excerpts: Path,
+                        work: Path, temp_name: str, on_time: Callable[[float], None]) -> tuple[LoudnessInfo, GainPlan]:
+    """Calibrate and encode; if the whole recording still peaked over the limit (the excerpts
+    missed its worst moment), lower the ceiling by the excess, recalibrate and encode again."""
+    plan = choose_gain(input_lufs, excerpts, options)
     for _ in range(PEAK_ROUNDS):
-        ceiling = replace(options, true_peak_limit=options.true_peak_limit - cut)
-        output = _encode(src, info, ceiling, plan, work, temp_name, on_time)
+        output = _encode(src, info, options, plan, work, temp_name, on_time)
         over = output.true_peak_dbtp - options.true_peak_limit
         if over <= 0:
-            return output
-        cut += over + PEAK_MARGIN_DB
+            return output, plan
+        plan = choose_gain(input_lufs, excerpts, options, plan.cut_db + over + CUT_MARGIN_DB)
     raise AudioError(f"The encoded audio still peaks at {output.true_peak_dbtp:.1f} dBTP, over the "
                      f"{options.true_peak_limit:.1f} dBTP limit, after {PEAK_ROUNDS} attempts.")
+
+
+def _monotonic(progress: Callable[[float], None] | None) -> Callable[[float], None]:
+    """Never report going backwards (an encode that must be redone restarts its clock)."""
+    highest = -1.0
+
+    def report(fraction: float) -> None:
+        nonlocal highest
+        if progress and fraction > highest:
+            highest = fraction
+            progress(fraction)
+
+    return report
 
 
 def prepare_audio(src: str | os.PathLike, dest_dir: str | os.PathLike, options: AudioOptions,
@@ -579,7 +610,7 @@ def prepare_audio(src: str | os.PathLike, dest_dir: str | os.PathLike, options: 
     Raises InvalidUpload if ``src`` is not readable audio, AudioError if ffmpeg fails; a
     half-written output is never left behind.
     """
-    report = progress or (lambda fraction: None)
+    report = _monotonic(progress)
     report(0.0)
     info = probe(src)
     dest_dir = Path(dest_dir)
@@ -589,10 +620,9 @@ def prepare_audio(src: str | os.PathLike, dest_dir: str | os.PathLike, options: 
         work = Path(tmp)
         excerpts = work / "excerpts.wav"
         measured = _measure_input(src, info, options, excerpts, lambda t: report(MEASURE_SHARE * min(1.0, t / scale)))
-        plan = choose_gain(measured.integrated_lufs, excerpts, options)
         temp_name = f"out.{options.format}"
-        output = _encode_within_peak(src, info, options, plan, work, temp_name,
-                                     lambda t: report(MEASURE_SHARE + (1 - MEASURE_SHARE) * min(1.0, t / scale)))
+        output, plan = _encode_within_peak(src, info, options, measured.integrated_lufs, excerpts, work, temp_name,
+                                           lambda t: report(MEASURE_SHARE + (1 - MEASURE_SHARE) * min(1.0, t / scale)))
         final = dest_dir / f"{name}.{options.format}"
         os.replace(work / temp_name, final)
     report(1.0)

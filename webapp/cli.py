@@ -103,6 +103,16 @@ def users_set_role(email: str, role: str) -> None:
     click.echo(f"{email} is now {role}.")
 
 
+@users.command("reset-password")
+@click.argument("email")
+@friendly
+def users_reset_password(email: str) -> None:
+    """Print a single-use password reset link (valid 24 hours) for an account."""
+    from .passwords import issue_password_reset
+
+    click.echo(issue_password_reset(email))
+
+
 @main.command()
 @click.argument("audio", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--notes", type=click.Path(dir_okay=False, path_type=Path), help="Summary notes (Markdown, optional YAML front matter).")

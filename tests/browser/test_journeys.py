@@ -3,7 +3,9 @@ the real app on a loopback port, with the real pipeline running jobs in a backgr
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -67,6 +69,23 @@ def browser():
         chromium.close()
 
 
+def wait_until(page, expression: str, timeout: float = 60.0, every: float = 0.5) -> None:
+    """Poll ``expression`` with page.evaluate: wait_for_function evaluates strings, which our CSP
+    (no 'unsafe-eval') forbids, and the test keeps the CSP on to prove the pages work under it."""
+    from playwright.sync_api import Error
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if page.evaluate(expression):
+                return
+        except Error:  # the page reloaded itself (the studio does when processing ends)
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        time.sleep(every)
+
+
 def sign_in(browser, base: str, role: str):
     page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
     page.set_default_timeout(60_000)
@@ -90,10 +109,10 @@ def test_upload_review_listen_and_discuss(live, browser):
     studio.click("#preview-button")
     studio.wait_for_selector("#preview h1")
     studio.click("#upload-form button[type=submit]")
-    studio.wait_for_url("**/studio/*[0-9]", timeout=120_000)
+    studio.wait_for_url(re.compile(r".*/studio/\d+$"), timeout=120_000)
     # the page polls the status endpoint and reloads itself when processing ends
-    studio.wait_for_function("document.getElementById('episode-state').textContent.trim() === 'in review'",
-                             timeout=600_000, polling=2000)
+    wait_until(studio, "document.getElementById('episode-state').textContent.trim() === 'in review'",
+               timeout=600, every=2)
     episode_id = studio.url.rstrip("/").split("/")[-1]
 
     editor = sign_in(browser, live, "editor")
@@ -108,11 +127,12 @@ def test_upload_review_listen_and_discuss(live, browser):
     listener.click("ul.episodes h2 a")
     listener.wait_for_selector("#transcript li")
     listener.evaluate("document.getElementById('player').play()")
-    listener.wait_for_function("!document.getElementById('player').paused")
-    line = listener.locator("#transcript li a.seek").nth(1)
+    wait_until(listener, "!document.getElementById('player').paused")
+    line = listener.locator("#transcript li a.seek").last  # an 8-second clip may have one line only
     target = float(line.get_attribute("data-t"))
+    listener.evaluate(f"document.getElementById('player').currentTime = {target + 5}")  # so the click must move it
     line.click()
-    listener.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {target}) < 1.5")
+    wait_until(listener, f"Math.abs(document.getElementById('player').currentTime - {target}) < 1.5")
     assert "#t=" in listener.url
 
     listener.fill("#body", "At this moment the **dose** matters.")
@@ -123,7 +143,7 @@ def test_upload_review_listen_and_discuss(live, browser):
     assert stamp.text_content() == "0:03"
     listener.evaluate("document.getElementById('player').currentTime = 7")
     stamp.click()
-    listener.wait_for_function("Math.abs(document.getElementById('player').currentTime - 3) < 1")
+    wait_until(listener, "Math.abs(document.getElementById('player').currentTime - 3) < 1")
     listener.screenshot(path=str(SHOTS / "episode.png"), full_page=True)
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
     phone.goto(listener.url.split("#")[0])

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from pipeline.models import Episode, EpisodeStatus, Job, JobState, MediaFile, Transcript, utcnow
+from pipeline.models import Episode, EpisodeStatus, Job, MediaFile, Transcript, utcnow
 
 NOW = timedelta(0)
 
