@@ -89,7 +89,7 @@ def render(by_file: dict[str, list[dict]]) -> str:
               "heartbeat for `--stale-minutes`), puts it back in the queue and sends it again. The job resumes",
               "where it stopped (transcription keeps the segments it saved). After three such stops a job is",
               "failed with a reason an editor can act on (`clinex retry`). On Redis the broker's visibility",
-              "timeout (longest job + 1 h) redelivers by itself; `clinex doctor --fix` is then only faster.", ""]
+              "timeout (longest job + 1 h) should redeliver by itself (not measured here); `clinex doctor --fix` is faster.", ""]
     return "\n".join(lines)
 
 
