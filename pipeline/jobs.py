@@ -103,8 +103,9 @@ def advance(ctx: JobContext, job_id: int) -> list[int]:
     same moment cannot both queue the next step."""
     with ctx.sessions.begin() as session:
         job = session.get(Job, job_id)
+        # The UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite) before anything is read.
         session.execute(update(Episode).where(Episode.id == job.episode_id).values(updated_at=utcnow()))
-        episode = session.get(Episode, job.episode_id, with_for_update=True)
+        episode = session.get(Episode, job.episode_id)
         if episode.status != EpisodeStatus.processing.value:
             return []
         jobs = list(session.scalars(select(Job).where(Job.episode_id == episode.id)))
