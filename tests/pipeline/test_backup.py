@@ -10,29 +10,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from tests.pipeline.conftest import copy_template
 from pipeline.models import (Comment, Episode, EpisodePerson, EpisodeTag, Job, MediaFile, Person, Segment,
                              SiteValue, Tag, Transcript, User)
 
 TABLES = [Episode, MediaFile, Transcript, Segment, Comment, User, Tag, EpisodeTag, Job, SiteValue]
-
-
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory):
-    """One migrated SQLite file per module, copied for each test (migrating is the slow part)."""
-    from pipeline.db import dispose_all
-    from pipeline.migrate import upgrade_database
-
-    path = tmp_path_factory.mktemp("template") / "clinex.sqlite"
-    upgrade_database(f"sqlite:///{path}")
-    dispose_all()
-    return path
-
-
-def copy_template(template, instance) -> None:
-    import shutil
-
-    instance.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(template, instance / "clinex.sqlite")
 
 
 @pytest.fixture
