@@ -95,9 +95,10 @@ def published_sample(tmp_path_factory):
             "editor_email": report.editor_email, "editor_password": report.editor_password}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def pg_url():
-    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    """A new, empty PostgreSQL database for one test, dropped afterwards (tests never see each
+    other's rows)."""
     import sqlalchemy as sa
 
     try:
