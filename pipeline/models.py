@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 from sqlalchemy import (
     JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
-    UniqueConstraint,
+    UniqueConstraint, false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -73,7 +73,7 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     api_token_hash: Mapped[Optional[str]] = mapped_column(String(128), index=True)
-    feed_token: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    feed_token: Mapped[Optional[str]] = mapped_column(String(64), unique=True)  # unused since 0003: see FeedToken
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
     def has_role(self, role: Role | str) -> bool:
@@ -123,6 +123,7 @@ class Episode(Base):
     number: Mapped[Optional[int]] = mapped_column(Integer)
     episode_type: Mapped[str] = mapped_column(String(10), default="full")
     explicit: Mapped[bool] = mapped_column(Boolean, default=False)
+    members_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     language: Mapped[str] = mapped_column(String(16), default="en")
     duration: Mapped[Optional[float]] = mapped_column(Float)
     soundbite_start: Mapped[Optional[float]] = mapped_column(Float)
@@ -183,6 +184,33 @@ class MediaFile(Base):
     true_peak_dbtp: Mapped[Optional[float]] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     episode: Mapped[Episode] = relationship(back_populates="media")
+
+
+class FeedToken(Base):
+    """A private feed address of one account; only the token's sha256 is kept, so it is shown once.
+
+    A revoked token stays (with ``revoked_at``) so the account page can show its history."""
+
+    __tablename__ = "feed_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    last_used_at: Mapped[Optional[datetime]] = mapped_column(TZDateTime)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(TZDateTime)
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Download(Base):
+    """One counted download: at most one per client (a keyed hash of IP and User-Agent, never the
+    address itself) per episode in any 24 hours."""
+
+    __tablename__ = "downloads"
+    __table_args__ = (Index("ix_downloads_episode_client_created", "episode_id", "client_hash", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"))
+    client_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
 
 class Transcript(Base):
