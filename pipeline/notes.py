@@ -30,6 +30,7 @@ MAX_NOTES_BYTES = 512 * 1024
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.+)$")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 KNOWN_KEYS = {"title", "event", "date", "speakers", "tags", "explicit", "season", "episode", "episode_type", "language"}
 
 
@@ -49,10 +50,16 @@ class EventRef:
 
 @dataclass
 class Section:
+    """A heading and what follows it. ``line`` (0-based, None for text before the first heading)
+    and ``bullet_lines`` say where the heading and each bullet are in the Markdown, so a page can
+    put a section's or bullet's anchor next to the element rendered from that line."""
+
     title: str
     level: int
     body: str = ""
     bullets: list[str] = field(default_factory=list)
+    line: int | None = field(default=None, compare=False, repr=False)
+    bullet_lines: list[int] = field(default_factory=list, compare=False, repr=False)
 
 
 @dataclass
@@ -119,15 +126,17 @@ def split_sections(markdown: str) -> list[Section]:
     sections: list[Section] = []
     current = Section(title="", level=0)
     in_code = False
-    for line in markdown.splitlines():
+    # Lines as CommonMark counts them (not str.splitlines, which also breaks at \f, \x1c, \u2028...).
+    for number, line in enumerate(_LINE_BREAK.split(markdown)):
         if line.lstrip().startswith("```"):
             in_code = not in_code
         if not in_code and (h := _HEADING.match(line)):
             if current.title or current.body.strip() or current.bullets:
                 sections.append(current)
-            current = Section(title=h.group(2).strip(), level=len(h.group(1)))
+            current = Section(title=h.group(2).strip(), level=len(h.group(1)), line=number)
         elif not in_code and (b := _BULLET.match(line)):
             current.bullets.append(b.group(1).strip())
+            current.bullet_lines.append(number)
         elif line.strip():
             current.body = (current.body + " " + line.strip()).strip()
     if current.title or current.body.strip() or current.bullets:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import func, select
 
-from pipeline.models import Episode, EpisodePerson, EpisodeStatus, EpisodeTag, Event, Person, Tag
+from pipeline.models import Anchor, Episode, EpisodePerson, EpisodeStatus, EpisodeTag, Event, Person, Tag
+from pipeline.pairing import MIN_CONFIDENCE, strip_front_matter
 
 from ..db import db
 from ..feed_data import media_url, published_episodes
 from ..forms import ActionForm, CommentForm
+from ..rendering import ListenPoint, render_summary
 from ..search import query_words
 from .discussion import comment_tree, editable_ids
 
@@ -40,11 +43,27 @@ def episode(slug: str):
     media = ep.media_of("published")
     words = [w.lower() for w in query_words(request.args.get("q", ""))]
     viewer = current_user.id if current_user.is_authenticated else None
+    start = request.args.get("t", type=int)
     return render_template(
         "episode.html", episode=ep, audio_url=media_url(current_app.config["CLINEX"], media.storage_key),
+        start=start if start and start > 0 else None, summary_html=summary_html(ep),
         transcript=ep.transcript, comments=comment_tree(db(), ep, viewer), words=words,
         comment_form=CommentForm(formdata=None), action_form=ActionForm(), q=request.args.get("q", "")[:200],
         can_edit=editable_ids(db(), ep, viewer))
+
+
+def summary_html(ep: Episode) -> Markup | None:
+    """The current summary with "listen at" links where pairing placed its parts confidently
+    (the threshold chapters use). Without JavaScript a link reloads the page with ``?t=``, which
+    starts the player there."""
+    if ep.summary is None:
+        return None
+    anchors = db().scalars(select(Anchor).where(
+        Anchor.episode_id == ep.id, Anchor.summary_version == ep.summary.version,
+        Anchor.start.is_not(None), Anchor.confidence >= MIN_CONFIDENCE))
+    points = [ListenPoint(a.kind, a.position, a.start) for a in anchors]
+    return render_summary(strip_front_matter(ep.summary.markdown), points,
+                          lambda t: url_for("public.episode", slug=ep.slug, t=int(t)) + "#player")
 
 
 @bp.get("/tags/<slug>")
