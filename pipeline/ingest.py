@@ -55,7 +55,8 @@ def ingest_recording(session: Session, storage: Storage, settings: Settings, aud
     title = meta.title or _title_from(notes, filename)
     episode = Episode(title=title, slug=_unique_slug(session, title), status=EpisodeStatus.draft.value,
                       recorded_on=meta.recorded_on, explicit=meta.explicit, season=meta.season,
-                      number=meta.number, episode_type=meta.episode_type, duration=info.duration,
+                      number=meta.number, episode_type=meta.episode_type, members_only=meta.members_only,
+                      duration=info.duration,
                       created_by_id=author.id if author else None)
     session.add(episode)
     session.flush()

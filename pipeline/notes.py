@@ -8,6 +8,7 @@ date: 2026-05-14
 speakers: [{name: Dr. Ana Ribeiro, role: speaker}, Dr. Tom Hale]
 tags: [Melasma, Picosecond laser]
 explicit: false
+members_only: false
 season: 1
 episode: 3
 ---
@@ -31,7 +32,8 @@ _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.+)$")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-KNOWN_KEYS = {"title", "event", "date", "speakers", "tags", "explicit", "season", "episode", "episode_type", "language"}
+KNOWN_KEYS = {"title", "event", "date", "speakers", "tags", "explicit", "season", "episode", "episode_type", "language",
+              "members_only"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class EpisodeMeta:
     season: int | None = None
     number: int | None = None
     episode_type: str = "full"
+    members_only: bool = False
 
     def merged_over(self, base: "EpisodeMeta") -> "EpisodeMeta":
         """Fields set here win over ``base`` (command-line flags over front matter)."""
@@ -84,7 +87,8 @@ class EpisodeMeta:
             tags=self.tags or base.tags, explicit=self.explicit or base.explicit,
             season=self.season if self.season is not None else base.season,
             number=self.number if self.number is not None else base.number,
-            episode_type=self.episode_type if self.episode_type != "full" else base.episode_type)
+            episode_type=self.episode_type if self.episode_type != "full" else base.episode_type,
+            members_only=self.members_only or base.members_only)
 
 
 @dataclass
@@ -162,7 +166,8 @@ def _meta_from_yaml(source: str) -> EpisodeMeta:
     return EpisodeMeta(
         title=_text(data, "title", 300), event=_event(data.get("event")),
         recorded_on=_date(data.get("date"), "date"), speakers=_speakers(data.get("speakers")),
-        tags=_tags(data.get("tags")), explicit=_bool(data.get("explicit", False)),
+        tags=_tags(data.get("tags")), explicit=_bool(data.get("explicit", False), "explicit"),
+        members_only=_bool(data.get("members_only", False), "members_only"),
         season=_int(data.get("season"), "season"), number=_int(data.get("episode"), "episode"),
         episode_type=_episode_type(data.get("episode_type", "full")))
 
@@ -196,14 +201,14 @@ def _int(value, key: str) -> int | None:
     return value
 
 
-def _bool(value) -> bool:
+def _bool(value, key: str) -> bool:
     if isinstance(value, bool):
         return value
     if str(value).lower() in {"yes", "true", "1"}:
         return True
     if str(value).lower() in {"no", "false", "0", "clean"}:
         return False
-    raise InvalidUpload("The notes' 'explicit' must be true or false.")
+    raise InvalidUpload(f"The notes' '{key}' must be true or false.")
 
 
 def _episode_type(value) -> str:

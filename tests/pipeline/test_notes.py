@@ -56,3 +56,11 @@ def test_too_large_and_not_utf8_notes_are_refused():
         parse_notes(b"x" * (MAX_NOTES_BYTES + 1))
     with pytest.raises(InvalidUpload, match="not UTF-8"):
         parse_notes(b"\xff\xfe\x00bad")
+
+
+def test_members_only_front_matter():
+    assert parse_notes("---\nmembers_only: true\n---\nbody").meta.members_only is True
+    assert parse_notes("---\nmembers_only: no\n---\nbody").meta.members_only is False
+    assert parse_notes("body").meta.members_only is False
+    with pytest.raises(InvalidUpload, match="'members_only' must be true or false"):
+        parse_notes("---\nmembers_only: sometimes\n---\n")
