@@ -145,6 +145,8 @@ class ShowInfo:
     explicit: bool = False
     podcast_guid: str | None = None
     locked: bool = True
+    #: ``itunes:block``: keep the feed out of directories (a private feed).
+    blocked: bool = False
     medium: str = "podcast"
     funding_url: str | None = None
     funding_text: str | None = None

@@ -135,6 +135,8 @@ def _itunes_channel(fg: FeedGenerator, show: ShowInfo, title: str) -> None:
     fg.podcast.itunes_type("episodic")
     fg.gaps.explicit(show.explicit)
     fg.gaps.image(show.image_url)
+    if show.blocked:
+        fg.podcast.itunes_block(True)
     if show.hub_url:
         fg.gaps.hub(show.hub_url)
 
