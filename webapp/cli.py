@@ -113,6 +113,17 @@ def users_reset_password(email: str) -> None:
     click.echo(issue_password_reset(email))
 
 
+@users.command("revoke-feeds")
+@click.argument("email")
+@friendly
+def users_revoke_feeds(email: str) -> None:
+    """Revoke every private feed address of an account; its podcast apps stop getting episodes at once."""
+    from pipeline.private_feeds import revoke_feeds_of
+
+    with ops.session_for(ops.context()) as session:
+        click.echo(f"Revoked {revoke_feeds_of(session, email)} private feed(s) of {email}.")
+
+
 @main.command()
 @click.argument("audio", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--notes", type=click.Path(dir_okay=False, path_type=Path), help="Summary notes (Markdown, optional YAML front matter).")

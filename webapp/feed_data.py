@@ -17,10 +17,16 @@ from pipeline.steps import TRANSCRIPT_FORMATS
 from .rendering import plain_text, render_markdown
 
 TRANSCRIPT_ORDER = ("vtt", "srt", "json", "txt")
+#: Stands in for the token while the private feed is built once for every subscriber.
+TOKEN_PLACEHOLDER = "__clinex_private_feed_token__"
 
 
-def published_episodes(session: Session, *, tag: Tag | None = None, event_id: int | None = None) -> list[Episode]:
+def published_episodes(session: Session, *, tag: Tag | None = None, event_id: int | None = None,
+                       include_members_only: bool = False) -> list[Episode]:
+    """Published episodes, newest first; members-only ones only when asked for."""
     query = select(Episode).where(Episode.status == EpisodeStatus.published.value)
+    if not include_members_only:
+        query = query.where(Episode.members_only.is_(False))
     if tag is not None:
         query = query.join(EpisodeTag).where(EpisodeTag.tag_id == tag.id, EpisodeTag.accepted.is_(True))
     if event_id is not None:
@@ -32,26 +38,31 @@ def media_url(settings: Settings, key: str) -> str:
     return f"{settings.BASE_URL}/media/{key.removeprefix('published/')}"
 
 
-def episode_item(settings: Settings, episode: Episode) -> EpisodeItem | None:
+def episode_item(settings: Settings, episode: Episode, token: str | None = None) -> EpisodeItem | None:
+    """The feed item of a published episode (None without a published file). The URLs of a
+    members-only episode's file, transcripts and chapters carry ``token``, as podcast apps fetch
+    them without the feed's address."""
     media = episode.media_of("published")
     if media is None:
         return None
     base = settings.BASE_URL
+    key = f"?token={token}" if token and episode.members_only else ""
     summary = episode.summary.markdown if episode.summary else ""
     transcript = episode.transcript
-    links = tuple(TranscriptLink(url=f"{base}/episodes/{episode.slug}/transcript.{ext}", type=TRANSCRIPT_FORMATS[ext],
-                                 language=episode.language) for ext in TRANSCRIPT_ORDER) if transcript else ()
+    links = tuple(TranscriptLink(url=f"{base}/episodes/{episode.slug}/transcript.{ext}{key}",
+                                 type=TRANSCRIPT_FORMATS[ext], language=episode.language)
+                  for ext in TRANSCRIPT_ORDER) if transcript else ()
     soundbites = ()
     if episode.soundbite_start is not None and episode.soundbite_duration:
         soundbites = (Soundbite(start=episode.soundbite_start, duration=episode.soundbite_duration),)
     return EpisodeItem(
         guid=episode.guid, title=episode.title, link=f"{base}/episodes/{episode.slug}",
         summary_html=str(render_markdown(summary)), summary_text=plain_text(summary) or episode.title,
-        enclosure_url=media_url(settings, media.storage_key), enclosure_length=media.size,
+        enclosure_url=media_url(settings, media.storage_key) + key, enclosure_length=media.size,
         enclosure_type=media.content_type, duration=media.duration or episode.duration or 0.0,
         published_at=_aware(episode.published_at), explicit=episode.explicit, season=episode.season,
         number=episode.number, episode_type=episode.episode_type, transcripts=links,
-        chapters_url=f"{base}/episodes/{episode.slug}/chapters.json" if episode.chapters else None,
+        chapters_url=f"{base}/episodes/{episode.slug}/chapters.json{key}" if episode.chapters else None,
         people=tuple(PersonCredit(name=p.person.name, role=_person_role(p.role)) for p in episode.people),
         soundbites=soundbites, keywords=tuple(t.name for t in episode.accepted_tags))
 
@@ -66,7 +77,9 @@ def _aware(value: datetime | None) -> datetime:
 
 
 def show_info(session: Session, settings: Settings, *, path: str, title_suffix: str = "",
-              description: str | None = None) -> ShowInfo:
+              description: str | None = None, private: bool = False) -> ShowInfo:
+    """The channel of a feed at ``path``. A private feed asks directories not to list it
+    (itunes:block) and names no WebSub hub, which would learn its address."""
     feed_url = f"{settings.BASE_URL}{path}"
     return ShowInfo(
         title=settings.SHOW_TITLE + (f": {title_suffix}" if title_suffix else ""),
@@ -74,7 +87,8 @@ def show_info(session: Session, settings: Settings, *, path: str, title_suffix: 
         language=settings.SHOW_LANGUAGE, author=settings.SHOW_AUTHOR, owner_name=settings.OWNER_NAME,
         owner_email=settings.OWNER_EMAIL, image_url=f"{settings.BASE_URL}/cover.jpg", category=settings.SHOW_CATEGORY,
         explicit=settings.SHOW_EXPLICIT, podcast_guid=stable_podcast_guid(session, feed_url),
-        funding_url=settings.FUNDING_URL or None, hub_url=settings.WEBSUB_HUB or None)
+        funding_url=settings.FUNDING_URL or None, hub_url=None if private else settings.WEBSUB_HUB or None,
+        blocked=private)
 
 
 def stable_podcast_guid(session: Session, feed_url: str) -> str:
@@ -118,3 +132,21 @@ class FeedCache:
 def render_feed(session: Session, settings: Settings, episodes: list[Episode], **show_kwargs) -> bytes:
     items = [item for ep in episodes if (item := episode_item(settings, ep)) is not None]
     return build_feed(show_info(session, settings, **show_kwargs), items)
+
+
+def render_private_feed(session: Session, settings: Settings) -> bytes:
+    """Every published episode, members-only ones included, with TOKEN_PLACEHOLDER where each
+    subscriber's token goes (see ``private_feed_body``)."""
+    episodes = published_episodes(session, include_members_only=True)
+    items = [item for ep in episodes if (item := episode_item(settings, ep, TOKEN_PLACEHOLDER)) is not None]
+    show = show_info(session, settings, path=private_feed_path(TOKEN_PLACEHOLDER), title_suffix="Members",
+                     private=True)
+    return build_feed(show, items)
+
+
+def private_feed_path(token: str) -> str:
+    return f"/feeds/private/{token}.xml"
+
+
+def private_feed_body(template: bytes, token: str) -> bytes:
+    return template.replace(TOKEN_PLACEHOLDER.encode(), token.encode())

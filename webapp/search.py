@@ -41,17 +41,20 @@ def query_words(query: str) -> list[str]:
     return _WORD.findall((query or "")[:MAX_QUERY])[:12]
 
 
-def search(session: Session, query: str, limit: int = 50, episode_id: int | None = None) -> list[SearchHit]:
-    """Published matches for ``query``, titles first, then summaries, then transcript moments.
+def search(session: Session, query: str, limit: int = 50, episode_id: int | None = None,
+           include_members_only: bool = False) -> list[SearchHit]:
+    """Published matches for ``query``, titles first, then summaries, then transcript moments;
+    members-only episodes only when asked for.
 
     An empty or punctuation-only query returns no hits (never an error)."""
     words = query_words(query)
     if not words:
         return []
     run = _search_postgres if session.bind.dialect.name == "postgresql" else _search_sqlite
+    where = _where_episode(episode_id) + ("" if include_members_only else " AND NOT e.members_only")
     hits: list[SearchHit] = []
     for kind in ("title", "summary", "segment"):
-        hits += run(session, kind, words, limit, episode_id)
+        hits += run(session, kind, words, limit, where, episode_id)
     return hits
 
 
@@ -75,14 +78,15 @@ def _where_episode(episode_id: int | None) -> str:
     return "AND e.id = :episode_id" if episode_id is not None else ""
 
 
-def _search_sqlite(session: Session, kind: str, words: list[str], limit: int, episode_id) -> list[SearchHit]:
+def _search_sqlite(session: Session, kind: str, words: list[str], limit: int, where: str,
+                   episode_id) -> list[SearchHit]:
     # every word quoted (so FTS5 syntax in the query is inert), the last one as a prefix
     match = " ".join(f'"{w}"' for w in words[:-1]) + f' "{words[-1]}"*'
     table, joins, start = _JOINS[kind]
     alias = table.split()[1]
     sql = (f"SELECT e.id, e.slug, e.title, snippet(search_fts, 0, char(2), char(3), '…', 14), {start} "
            f"FROM search_fts JOIN {table} ON search_fts.rowid = {alias}.id * 4 + {_KIND_OFFSETS[kind]} {joins} "
-           f"WHERE search_fts MATCH :match AND e.status = 'published' {_LATEST[kind]} {_where_episode(episode_id)} "
+           f"WHERE search_fts MATCH :match AND e.status = 'published' {_LATEST[kind]} {where} "
            f"ORDER BY bm25(search_fts) LIMIT :limit")
     rows = session.execute(text(sql), {"match": match, "limit": limit, "episode_id": episode_id})
     return [SearchHit(kind, r[0], r[1], r[2], r[3], r[4]) for r in rows]
@@ -91,14 +95,15 @@ def _search_sqlite(session: Session, kind: str, words: list[str], limit: int, ep
 _PG_COLUMNS = {"title": "e.title", "summary": "x.markdown", "segment": "x.text"}
 
 
-def _search_postgres(session: Session, kind: str, words: list[str], limit: int, episode_id) -> list[SearchHit]:
+def _search_postgres(session: Session, kind: str, words: list[str], limit: int, where: str,
+                     episode_id) -> list[SearchHit]:
     column = _PG_COLUMNS[kind]
     table, joins, start = _JOINS[kind]
     vector = f"to_tsvector('english', {column})"
     sql = (f"SELECT e.id, e.slug, e.title, ts_headline('english', {column}, q, "
            f"'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=28, MinWords=10'), {start} "
            f"FROM {table} {joins} CROSS JOIN to_tsquery('english', :tsquery) q "
-           f"WHERE {vector} @@ q AND e.status = 'published' {_LATEST[kind]} {_where_episode(episode_id)} "
+           f"WHERE {vector} @@ q AND e.status = 'published' {_LATEST[kind]} {where} "
            f"ORDER BY ts_rank({vector}, q) DESC LIMIT :limit")
     tsquery = " & ".join(w.replace("'", "") for w in words[:-1]) + (" & " if len(words) > 1 else "") + f"{words[-1]}:*"
     rows = session.execute(text(sql), {"tsquery": tsquery, "limit": limit, "episode_id": episode_id})

@@ -7,7 +7,7 @@ someone decides who may use it.
 from __future__ import annotations
 
 import pytest
-from pipeline.models import Comment, CommentState, GlossaryTerm, Tag
+from pipeline.models import Comment, CommentState, FeedToken, GlossaryTerm, Tag
 
 from .conftest import sign_in
 
@@ -23,10 +23,12 @@ EXPECTED = {
     "public.event": EVERYONE, "public.speaker": EVERYONE, "search.results": EVERYONE,
     "feeds.main_feed": EVERYONE, "feeds.tag_feed": EVERYONE, "feeds.event_feed": EVERYONE,
     "feeds.chapters": EVERYONE, "feeds.transcript": EVERYONE, "feeds.cover": EVERYONE,
+    "feeds.private_feed": EVERYONE,  # the token is the credential: anyone holding a live one
     "media.published_media": EVERYONE,
     "accounts.login": EVERYONE, "accounts.logout": EVERYONE, "accounts.signup": EVERYONE,
     "accounts.forgot": EVERYONE, "accounts.reset": EVERYONE, "accounts.account": SIGNED_IN,
-    "accounts.api_token": STUDIO,
+    "accounts.api_token": STUDIO, "accounts.create_private_feed": SIGNED_IN,
+    "accounts.revoke_private_feed": SIGNED_IN,
     "discussion.post": SIGNED_IN, "discussion.edit": {"listener"}, "discussion.delete": {"listener"},
     "studio.index": STUDIO, "studio.upload": STUDIO, "studio.start_upload": STUDIO, "studio.upload_chunk": STUDIO,
     "studio.preview": STUDIO, "studio.episode": STUDIO, "studio.status": STUDIO, "studio.audio": STUDIO,
@@ -34,12 +36,12 @@ EXPECTED = {
     "studio.retry": STUDIO,
     "review.queue": EDITORS, "review.episode": EDITORS, "review.approve": EDITORS, "review.send_back": EDITORS,
     "review.unpublish": EDITORS, "review.retry": EDITORS, "review.tags": EDITORS, "review.chapters": EDITORS,
-    "review.glossary": EDITORS,
+    "review.glossary": EDITORS, "review.access": EDITORS, "stats.downloads": EDITORS,
     "moderation.queue": EDITORS, "moderation.hide": EDITORS, "moderation.restore": EDITORS,
     "moderation.trust": EDITORS,
     "admin.glossary": EDITORS, "admin.delete_term": EDITORS, "admin.tags": EDITORS, "admin.edit_tag": EDITORS,
     "admin.delete_tag": EDITORS, "admin.users": EDITORS, "admin.update_user": EDITORS,
-    "admin.user_reset_link": EDITORS,
+    "admin.user_reset_link": EDITORS, "admin.revoke_user_feeds": EDITORS,
     "api.create": TOKEN_ONLY, "api.show": TOKEN_ONLY, "api.submit": TOKEN_ONLY,
 }
 
@@ -49,11 +51,13 @@ def world(app, ctx, session, users, episode):
     """Real ids for every URL parameter (the listener's comment, a tag, a term, a segment...)."""
     from webapp.passwords import make_reset_token
     from pipeline.models import Episode, User
+    from pipeline.private_feeds import issue_feed_token
 
     comment = Comment(episode_id=episode["id"], author_id=users["listener"], body="hello",
                       state=CommentState.visible.value)
     term = GlossaryTerm(term="Tranexamic acid", category="drug", mishearings=[])
     session.add_all([comment, term])
+    feed_token = issue_feed_token(session, session.get(User, users["listener"]))
     session.commit()
     ep = session.get(Episode, episode["id"])
     tag = session.query(Tag).filter_by(slug="melasma").one()
@@ -61,11 +65,13 @@ def world(app, ctx, session, users, episode):
         "slug": episode["slug"], "episode_id": episode["id"], "comment_id": comment.id, "user_id": users["listener"],
         "tag_id": tag.id, "term_id": term.id, "segment_id": ep.transcript.segments[0].id, "upload_id": "0" * 32,
         "token": make_reset_token(session.get(User, users["listener"]), app.config["SECRET_KEY"]),
-        "uuid": ep.uuid, "name": "p.mp3", "ext": "vtt", "filename": "site.css",
+        "token_id": session.query(FeedToken).one().id, "uuid": ep.uuid, "name": "p.mp3", "ext": "vtt",
+        "filename": "site.css",
         "by_endpoint": {"public.tag": {"slug": "melasma"}, "feeds.tag_feed": {"slug": "melasma"},
                         "public.event": {"slug": "aesthetic-lasers-summit"},
                         "feeds.event_feed": {"slug": "aesthetic-lasers-summit"},
-                        "public.speaker": {"slug": "ana-ribeiro"}},
+                        "public.speaker": {"slug": "ana-ribeiro"},
+                        "feeds.private_feed": {"token": feed_token}},
     }
 
 

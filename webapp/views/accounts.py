@@ -1,18 +1,21 @@
-"""Sign up, sign in and out, password reset, and one's own account (password, API token)."""
+"""Sign up, sign in and out, password reset, and one's own account (password, API token,
+private feeds)."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from pipeline.accounts import check_password, create_user, find_user, issue_api_token
 from pipeline.errors import ClinexError
 from pipeline.models import Role, User
+from pipeline.private_feeds import feed_tokens_of, issue_feed_token, revoke_feed_tokens
 
 from ..auth import SessionUser, next_url, role_required
 from ..db import db
+from ..feed_data import private_feed_path
 from ..forms import ActionForm, ChangePasswordForm, ForgotForm, LoginForm, ResetForm, SignupForm
 from ..passwords import mail_reset_link, reset_link, set_password, user_for_reset_token
 from ..security import client_ip, enforce, record_hit
@@ -117,7 +120,13 @@ def account():
             db().commit()
             flash("Your password is changed.")
             return redirect(url_for("accounts.account"))
-    return _page("account.html", form, user=user, token=token, token_form=ActionForm())
+    return _account_page(form, user)
+
+
+def _account_page(form, user: User, *, token: str | None = None, feed_url: str | None = None):
+    """The account page; ``token`` and ``feed_url`` are shown once, right after they are made."""
+    return _page("account.html", form, user=user, token=token, token_form=ActionForm(), feed_url=feed_url,
+                 feed_tokens=feed_tokens_of(db(), user.id))
 
 
 @bp.post("/account/api-token")
@@ -128,5 +137,34 @@ def api_token():
     user = db().get(User, current_user.id)
     token = issue_api_token(db(), user)
     db().commit()
-    return render_template("account.html", form=ChangePasswordForm(formdata=None), user=user, token=token,
-                           token_form=ActionForm())
+    return _account_page(ChangePasswordForm(formdata=None), user, token=token)
+
+
+@bp.post("/account/private-feeds")
+@login_required
+def create_private_feed():
+    """A new private feed address (every published episode, members-only ones too), shown once."""
+    if not ActionForm().validate_on_submit():
+        return redirect(url_for("accounts.account"))
+    user = db().get(User, current_user.id)
+    try:
+        token = issue_feed_token(db(), user)
+    except ClinexError as exc:
+        flash(str(exc))
+        return redirect(url_for("accounts.account") + "#private-feeds")
+    db().commit()
+    feed_url = current_app.config["CLINEX"].BASE_URL + private_feed_path(token)
+    return _account_page(ChangePasswordForm(formdata=None), user, feed_url=feed_url)
+
+
+@bp.post("/account/private-feeds/<int:token_id>/revoke")
+@login_required
+def revoke_private_feed(token_id: int):
+    """Stop one of one's own private feed addresses at once (someone else's is a 404)."""
+    if not ActionForm().validate_on_submit():
+        return redirect(url_for("accounts.account"))
+    if not revoke_feed_tokens(db(), current_user.id, token_id):
+        abort(404, "You have no such private feed, or it is revoked already.")
+    db().commit()
+    flash("That private feed address no longer works.")
+    return redirect(url_for("accounts.account") + "#private-feeds")

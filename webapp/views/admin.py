@@ -7,7 +7,8 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from pipeline.models import EpisodeTag, GlossaryTerm, Role, Tag, User
+from pipeline.models import EpisodeTag, FeedToken, GlossaryTerm, Role, Tag, User
+from pipeline.private_feeds import revoke_feed_tokens
 from pipeline.text import slugify
 
 from ..auth import role_required
@@ -103,10 +104,16 @@ def delete_tag(tag_id: int):
 @bp.get("/users")
 @role_required(Role.editor)
 def users():
+    return _users_page(link=None)
+
+
+def _users_page(link):
     rows = db().scalars(select(User).order_by(User.id)).all()
+    live_feeds = dict(db().execute(select(FeedToken.user_id, func.count(FeedToken.id))
+                                   .where(FeedToken.revoked_at.is_(None)).group_by(FeedToken.user_id)).all())
     return render_template("admin_users.html", users=rows, forms={u.id: UserForm(formdata=None, obj=u, prefix=f"u{u.id}")
                                                                   for u in rows},
-                           action_form=ActionForm(), link=None)
+                           action_form=ActionForm(), link=link, live_feeds=live_feeds)
 
 
 @bp.post("/users/<int:user_id>")
@@ -123,8 +130,21 @@ def update_user(user_id: int):
     if user.id == current_user.id and (form.role.data != user.role or not form.active.data):
         abort(409, "You cannot change your own role or deactivate yourself; ask another editor.")
     user.role, user.trusted, user.active = form.role.data, form.trusted.data, form.active.data
+    revoked = 0 if user.active else revoke_feed_tokens(db(), user.id)  # re-enabling must not revive them
     db().commit()
-    flash(f"Saved {user.display_name}.")
+    flash(f"Saved {user.display_name}." + (f" Revoked {revoked} private feed(s)." if revoked else ""))
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/revoke-feeds")
+@role_required(Role.editor)
+def revoke_user_feeds(user_id: int):
+    """Stop every private feed address of an account at once (a leaked address, a departure)."""
+    _checked()
+    user = get_or_404(User, user_id)
+    revoked = revoke_feed_tokens(db(), user.id)
+    db().commit()
+    flash(f"Revoked {revoked} private feed(s) of {user.display_name}.")
     return redirect(url_for("admin.users"))
 
 
@@ -136,7 +156,4 @@ def user_reset_link(user_id: int):
     user = get_or_404(User, user_id)
     if user.role == Role.admin.value and not current_user.has_role(Role.admin):
         abort(403, "Only an admin can reset an admin's password.")
-    rows = db().scalars(select(User).order_by(User.id)).all()
-    return render_template("admin_users.html", users=rows, forms={u.id: UserForm(formdata=None, obj=u, prefix=f"u{u.id}")
-                                                                  for u in rows},
-                           action_form=ActionForm(), link=(user, reset_link(current_app.config["CLINEX"], user)))
+    return _users_page(link=(user, reset_link(current_app.config["CLINEX"], user)))

@@ -15,19 +15,25 @@ from pipeline.models import Episode, EpisodeStatus, Event, Tag
 from pipeline.publish import site_cover
 from pipeline.steps import TRANSCRIPT_FORMATS, transcript_key
 
-from ..db import ctx, db
 from feeds import feed_etag
+from pipeline.private_feeds import live_feed_token, note_use
 
-from ..feed_data import FeedCache, content_version, published_episodes, render_feed
+from ..db import ctx, db
+from ..feed_data import (FeedCache, content_version, private_feed_body, published_episodes, render_feed,
+                         render_private_feed)
+from ..members import may_hear
 
 bp = Blueprint("feeds", __name__)
 FEED_MAX_AGE = 300
-_cache = FeedCache()
+_cache = FeedCache()  # keyed by site and database too: one process may serve several (tests do)
 
 
-def conditional(body: bytes, etag: str, content_type: str, *, last_modified=None, max_age=FEED_MAX_AGE) -> Response:
-    """304 when the client has this version; gzip when it asks; always validators and caching."""
-    headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}", "Vary": "Accept-Encoding"}
+def conditional(body: bytes, etag: str, content_type: str, *, last_modified=None, max_age=FEED_MAX_AGE,
+                private: bool = False) -> Response:
+    """304 when the client has this version; gzip when it asks; always validators and caching
+    (``private``: by the client alone, never by a shared cache)."""
+    headers = {"ETag": etag, "Cache-Control": f"{'private' if private else 'public'}, max-age={max_age}",
+               "Vary": "Accept-Encoding"}
     if last_modified is not None:
         headers["Last-Modified"] = format_datetime(last_modified, usegmt=True)
     if _not_modified(etag, last_modified):
@@ -54,7 +60,7 @@ def _not_modified(etag: str, last_modified) -> bool:
 def _serve_feed(scope: tuple, episodes_fn, **show_kwargs) -> Response:
     session, settings = db(), current_app.config["CLINEX"]
     version = content_version(session)
-    body, etag = _cache.get_or_build((scope, version, settings.BASE_URL),
+    body, etag = _cache.get_or_build((scope, version, settings.BASE_URL, settings.DATABASE_URL),
                                      lambda: render_feed(session, settings, episodes_fn(), **show_kwargs))
     return conditional(body, etag, "application/rss+xml; charset=utf-8", last_modified=_last_published(session))
 
@@ -86,9 +92,28 @@ def event_feed(slug: str):
                        path=f"/events/{slug}/feed.xml", title_suffix=event.name)
 
 
+@bp.get("/feeds/private/<token>.xml")
+def private_feed(token: str):
+    """One subscriber's feed: every published episode, members-only ones with the token in their
+    URLs. Built once per content version; only the token differs between subscribers."""
+    session, settings = db(), current_app.config["CLINEX"]
+    row = live_feed_token(session, token) or abort(404, "No such feed.")
+    if note_use(row):
+        session.commit()
+    key = ("private", content_version(session), settings.BASE_URL, settings.DATABASE_URL)
+    template, _ = _cache.get_or_build(key,
+                                      lambda: render_private_feed(session, settings))
+    body = private_feed_body(template, token)
+    response = conditional(body, feed_etag(body), "application/rss+xml; charset=utf-8",
+                           last_modified=_last_published(session), private=True)
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
 def published_or_404(slug: str) -> Episode:
+    """A published episode the request may hear (members-only ones need a member or a token)."""
     episode = db().scalars(select(Episode).where(Episode.slug == slug)).first()
-    if episode is None or episode.status != EpisodeStatus.published.value:
+    if episode is None or episode.status != EpisodeStatus.published.value or not may_hear(episode):
         abort(404, "No such episode.")
     return episode
 
@@ -98,7 +123,7 @@ def chapters(slug: str):
     episode = published_or_404(slug)
     body = chapters_json([ChapterInfo(start=c.start, title=c.title) for c in episode.chapters],
                          duration=episode.duration, title=episode.title)
-    response = conditional(body, feed_etag(body), "application/json+chapters")
+    response = conditional(body, feed_etag(body), "application/json+chapters", private=episode.members_only)
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
@@ -111,7 +136,7 @@ def transcript(slug: str, ext: str):
     current = episode.transcript or abort(404, "This episode has no transcript yet.")
     body = ctx().storage.get_bytes(transcript_key(episode, current.id, ext))
     kind = TRANSCRIPT_FORMATS[ext] + ("; charset=utf-8" if ext in ("vtt", "txt", "srt", "json") else "")
-    response = conditional(body, feed_etag(body), kind)
+    response = conditional(body, feed_etag(body), kind, private=episode.members_only)
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 

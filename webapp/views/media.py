@@ -1,19 +1,28 @@
-"""Published media with exact byte ranges (Apple rejects a 200 to a range request)."""
+"""Published media with exact byte ranges (Apple rejects a 200 to a range request), download
+counts, and members-only files behind a sign-in or a private feed token."""
 
 from __future__ import annotations
 
+import logging
 import re
 
-from flask import Blueprint, Response, abort, redirect, request
+from flask import Blueprint, Response, abort, current_app, redirect, request
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from pipeline.models import Episode, EpisodeStatus, MediaFile
+from pipeline.downloads import client_hash, count_download, is_countable
+from pipeline.models import EpisodeStatus, MediaFile
 from pipeline.storage import S3Storage
 
 from ..db import ctx, db
+from ..members import may_hear
+from ..security import client_ip
 
 bp = Blueprint("media", __name__)
+log = logging.getLogger(__name__)
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+PUBLIC_CACHE = "public, max-age=31536000, immutable"
+PRIVATE_CACHE = "private, max-age=31536000, immutable"
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
@@ -41,17 +50,38 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 def published_media(uuid: str, name: str):
     key = f"published/{uuid}/{name}"
     media = db().scalars(select(MediaFile).where(MediaFile.storage_key == key)).first()
-    if media is None or media.episode.status != EpisodeStatus.published.value:
+    if media is None or media.episode.status != EpisodeStatus.published.value or not may_hear(media.episode):
         abort(404, "No such episode file.")
+    record_download(media.episode_id, media.size)
     storage = ctx().storage
     if isinstance(storage, S3Storage) and request.method == "GET":
         return redirect(storage.url(key), code=302)
-    return serve_range(key, media.size, media.content_type, etag=f'"{media.sha256[:32]}"')
+    return serve_range(key, media.size, media.content_type, etag=f'"{media.sha256[:32]}"',
+                       cache_control=PRIVATE_CACHE if media.episode.members_only else PUBLIC_CACHE)
 
 
-def serve_range(key: str, size: int, content_type: str, *, etag: str) -> Response:
+def record_download(episode_id: int, size: int) -> None:
+    """Count this request as a download if it is one (see ``pipeline.downloads``).
+
+    In its own short transaction, and a database error is logged, not raised: a listener's
+    playback matters more than one count. Only the first countable request of a client in 24
+    hours writes; the rest are one indexed read."""
+    header = request.headers.get("Range")
+    span = parse_range(header, size) if header else None
+    user_agent = request.headers.get("User-Agent", "")
+    if (header and span is None) or not is_countable(request.method, span, user_agent):
+        return
+    client = client_hash(current_app.config["SECRET_KEY"], client_ip(), user_agent)
+    try:
+        with ctx().sessions.begin() as session:
+            count_download(session, episode_id, client)
+    except SQLAlchemyError:
+        log.warning("could not count a download of episode %s", episode_id, exc_info=True)
+
+
+def serve_range(key: str, size: int, content_type: str, *, etag: str, cache_control: str = PUBLIC_CACHE) -> Response:
     storage = ctx().storage
-    headers = {"Accept-Ranges": "bytes", "ETag": etag, "Cache-Control": "public, max-age=31536000, immutable",
+    headers = {"Accept-Ranges": "bytes", "ETag": etag, "Cache-Control": cache_control,
                "Access-Control-Allow-Origin": "*"}
     header = request.headers.get("Range")
     if header is None:

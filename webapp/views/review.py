@@ -1,5 +1,5 @@
 """The editor's review: queue, one page per episode (listen, read, tags, chapters, glossary
-corrections, history), approve (publish), send back, unpublish, retry."""
+corrections, who may hear it, downloads, history), approve (publish), send back, unpublish, retry."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, flash, make_response, redirect,
 from flask_login import current_user
 from sqlalchemy import select
 
+from pipeline.downloads import download_counts
 from pipeline.errors import ClinexError
 from pipeline.jobs import requeue_failed
 from pipeline.models import AuditEvent, Chapter, Episode, EpisodeStatus, Role, User
@@ -48,7 +49,8 @@ def _page(ep: Episode, form, chapters_form, status: int = 200):
     audit = db().scalars(select(AuditEvent).where(AuditEvent.episode_id == ep.id).order_by(AuditEvent.id)).all()
     return render_template("review_episode.html", episode=ep, form=form, audit=audit, transcript=ep.transcript,
                            chapters_form=chapters_form, action_form=ActionForm(), status=episode_status(ep),
-                           suggestions=glossary_suggestions(db(), ep)), status
+                           suggestions=glossary_suggestions(db(), ep),
+                           downloads=download_counts(db(), episode_id=ep.id)[0]), status
 
 
 def _chapter_lines(ep: Episode) -> str:
@@ -161,6 +163,26 @@ def _parse_chapters(form, ep: Episode) -> list[tuple[float, str]] | None:
             return None
         out.append((start, title.strip()))
     return sorted(out)
+
+
+@bp.post("/<int:episode_id>/access")
+@role_required(Role.editor)
+def access(episode_id: int):
+    """Members only (signed-in members and private feeds) or everyone; feeds and pages follow at
+    once, and the change is in the episode's history."""
+    ep = get_or_404(Episode, episode_id)
+    if not ActionForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    members_only = request.form.get("members_only") == "on"
+    if members_only != ep.members_only:
+        ep.members_only = members_only
+        reason = "made members-only" if members_only else "opened to everyone"
+        db().add(AuditEvent(episode_id=ep.id, actor_id=current_user.id, from_state=ep.status, to_state=ep.status,
+                            reason=reason))
+        _changed(ep)
+    flash("Members only: only signed-in members and private feeds get it." if members_only
+          else "Everyone can hear this episode.")
+    return redirect(url_for("review.episode", episode_id=ep.id) + "#access")
 
 
 def _changed(ep: Episode) -> None:
