@@ -31,7 +31,11 @@ test: $(VENV)/.test-installed system-deps
 system-deps:
 	@./scripts/system-deps.sh
 
-benchmarks: $(VENV)/.test-installed system-deps
+$(VENV)/.bench-installed: pyproject.toml | $(PY)
+	$(PY) -m pip install $(PIP_FLAGS) -e '.[bench]'
+	touch $@ $(VENV)/.test-installed $(VENV)/.run-installed
+
+benchmarks: $(VENV)/.bench-installed system-deps
 	for script in benchmarks/*.py; do $(PY) $$script || exit 1; done
 
 clean:

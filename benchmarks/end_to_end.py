@@ -141,20 +141,83 @@ def wer(reference: str, hypothesis: str) -> float:
     return jiwer.wer(norm(reference), norm(hypothesis))
 
 
-def main() -> None:
+def lecture(minutes: float, work: Path) -> tuple[Path, Path, str, float]:
+    """(audio, notes, reference text, duration in seconds) of a generated lecture."""
     from transcribe import make_lecture
 
+    audio, reference, notes_text = make_lecture(minutes, work)
+    notes = work / "notes.md"
+    notes.write_text(f"---\ntitle: Benchmark lecture\n---\n{notes_text}\n")
+    seconds = float(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                                    str(audio)], capture_output=True, text=True, check=True).stdout)
+    return audio, notes, reference, seconds
+
+
+def scaling(lengths: list[float]) -> None:
+    """Ours on several lengths: the table, docs/scaling.png, and the table inside docs/scaling.md."""
+    rows = []
+    for minutes in lengths:
+        with tempfile.TemporaryDirectory(prefix="clinex-e2e-") as tmp:
+            audio, notes, reference, seconds = lecture(minutes, Path(tmp))
+            ours = run_ours(audio, notes, Path(tmp))
+        rows.append({"minutes": seconds / 60, "wall": ours["wall"], "cpu": ours["cpu"], "peak": max(ours["peaks_mb"]),
+                     "status": ours["status"], "wer": wer(reference, ours["text"])})
+        r = rows[-1]
+        print(f"{r['minutes']:6.1f} min  {r['wall']:7.1f} s wall  {seconds / r['wall']:5.1f}x real time  "
+              f"{r['cpu']:6.0f} s CPU  peak RSS {r['peak']:5.0f} MB  WER {r['wer']:.1%}  {r['status']}", flush=True)
+    table = ["| input | wall | x real time | CPU | peak RSS (largest worker) | WER | end state |",
+             "|---|---|---|---|---|---|---|"]
+    table += [f"| {r['minutes']:.0f} min | {r['wall']:.0f} s | {r['minutes'] * 60 / r['wall']:.1f}x | {r['cpu']:.0f} s "
+              f"| {r['peak']:.0f} MB | {r['wer']:.1%} | {r['status']} |" for r in rows]
+    load = os.getloadavg()[0]
+    table.append(f"\nMeasured by `benchmarks/end_to_end.py --scaling` on {os.cpu_count()} cores "
+                 f"(load average {load:.1f} at the end), {time.strftime('%Y-%m-%d')}.")
+    docs = ROOT / "docs"
+    _plot(rows, docs / "scaling.png")
+    page = docs / "scaling.md"
+    if page.exists():
+        text = page.read_text()
+        start, end = "<!-- scaling-table:start -->", "<!-- scaling-table:end -->"
+        if start in text and end in text:
+            head, rest = text.split(start, 1)
+            page.write_text(head + start + "\n" + "\n".join(table) + "\n" + end + rest.split(end, 1)[1])
+    print("\n".join(table))
+
+
+def _plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    minutes = [r["minutes"] for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(minutes, [r["wall"] for r in rows], "o-", label="wall")
+    left.plot(minutes, [r["cpu"] for r in rows], "s--", label="CPU (both workers)")
+    left.set(xlabel="recording (minutes)", ylabel="seconds", title="Upload to review: time")
+    left.legend()
+    right.plot(minutes, [r["peak"] for r in rows], "o-", color="tab:red")
+    right.set(xlabel="recording (minutes)", ylabel="MB", title="Peak RSS of the largest worker", ylim=(0, None))
+    for axis in (left, right):
+        axis.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60)
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--scaling", help="comma-separated lengths in minutes, e.g. 10,30,60,120: "
+                                          "ours only, as a table, docs/scaling.png and docs/scaling.md")
     args = parser.parse_args()
+    if args.scaling:
+        scaling([float(x) for x in args.scaling.split(",")])
+        return
     with tempfile.TemporaryDirectory(prefix="clinex-e2e-") as tmp:
         work = Path(tmp)
-        audio, reference, notes_text = make_lecture(args.minutes, work)
-        notes = work / "notes.md"
-        notes.write_text(f"---\ntitle: Benchmark lecture\n---\n{notes_text}\n")
-        seconds = float(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
-                                        str(audio)], capture_output=True, text=True).stdout)
+        audio, notes, reference, seconds = lecture(args.minutes, work)
         print(f"input: {seconds / 60:.1f} min generated lecture, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
         ours = run_ours(audio, notes, work)
         print(f"ours: {ours['status']} in {ours['wall']:.1f} s wall ({seconds / ours['wall']:.1f}x real time), "
