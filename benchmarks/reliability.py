@@ -50,11 +50,11 @@ def read_results(xml: Path) -> dict[str, list[dict]]:
 def crash_rows(cases: list[dict]) -> list[str]:
     rows = []
     for case in cases:
-        kind = case["name"].split("[", 1)[-1].rstrip("]")
+        kind = case["name"].split("[", 1)[-1].rstrip("]") if "[" in case["name"] else "publishing"
         p = case["props"]
-        figures = (f"killed at {float(p['progress_at_kill']):.1%} progress; recovered by `{p['recovered_by']}` "
-                   f"in {p['recovery_seconds']} s; {p['segments']} segments, contiguous, none repeated; "
-                   "no orphaned keys") if p else "no figures recorded"
+        kept = f"{p['segments']} segments, contiguous, none repeated; " if "segments" in p else ""
+        figures = (f"killed at {float(p['progress_at_kill']):.1%} progress; recovered by {p['recovered_by']} "
+                   f"in {p['recovery_seconds']} s; {kept}no orphaned keys") if p else "no figures recorded"
         rows.append(f"| Worker SIGKILLed during {kind} | {_mark(case)} | {figures} |")
     return rows
 
@@ -84,12 +84,13 @@ def render(by_file: dict[str, list[dict]]) -> str:
     lines += ["", "## How a killed job is recovered", "",
               "On the embedded broker (kombu's SQLAlchemy transport on SQLite) a worker hides a message when it",
               "takes it; only a clean shutdown puts it back, and the transport has no visibility timeout, so",
-              "`acks_late` does not bring back a job whose worker was SIGKILLed. `clinex doctor --fix` does: it",
-              "finds the Job row still `running` under a worker process that no longer exists (or with no",
-              "heartbeat for `--stale-minutes`), puts it back in the queue and sends it again. The job resumes",
-              "where it stopped (transcription keeps the segments it saved). After three such stops a job is",
-              "failed with a reason an editor can act on (`clinex retry`). On Redis the broker's visibility",
-              "timeout (longest job + 1 h) should redeliver by itself (not measured here); `clinex doctor --fix` is faster.", ""]
+              "`acks_late` does not bring back a job whose worker was SIGKILLed. The next worker does, by itself:",
+              "on start and every few minutes it finds Job rows still `running` under a worker process that no",
+              "longer exists (or with no heartbeat for `CLINEX_STALE_JOB_SECONDS`), puts them back in the queue",
+              "with a compare-and-set UPDATE and sends them again. The job resumes where it stopped",
+              "(transcription keeps the segments it saved; publishing stores the same tagged file under the same",
+              "key). After three such stops a job is failed with a reason an editor can act on (`clinex retry`).",
+              "`clinex doctor --fix` does the same by hand, and also cleans orphaned files.", ""]
     return "\n".join(lines)
 
 

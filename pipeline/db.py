@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -53,6 +54,16 @@ def session_scope(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def _forget_inherited_connections() -> None:
+    # A forked child (a Celery prefork pool process) must not share its parent's connections:
+    # drop them without closing, as SQLAlchemy advises, and open its own.
+    for factory in _factories.values():
+        factory.kw["bind"].dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
 def dispose_all() -> None:

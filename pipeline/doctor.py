@@ -13,6 +13,12 @@ With ``fix=True`` it deletes orphans (older than ``grace``), puts stale jobs bac
 fails them for good after ``max_attempts``) and unsticks episodes. It never dispatches anything
 itself: the job IDs to send to the queue are returned in ``DoctorReport.dispatch``, because how jobs
 are delivered is the caller's business (as with ``jobs.run_job``).
+
+``recover_jobs`` is the part a worker runs by itself, on start and every few minutes: stale
+running jobs back in the queue, and episodes whose next step was never queued moved on. Every
+requeue is a compare-and-set on the job row as it was seen stale, so two workers (or a worker
+and ``clinex doctor --fix``) recovering at the same moment requeue a job once, and never one
+that moved on meanwhile.
 """
 
 from __future__ import annotations
@@ -22,10 +28,10 @@ import socket
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .jobs import PROCESSING_KINDS, JobContext, advance, fail_job
+from .jobs import PROCESS_STARTED, PROCESSING_KINDS, JobContext, advance, worker_name
 from .models import Episode, EpisodeStatus, Job, JobState, MediaFile, Transcript, utcnow
 from .steps import TRANSCRIPT_FORMATS
 from .workflow import transition
@@ -94,7 +100,7 @@ def diagnose(ctx: JobContext, fix: bool = False, *, stale_after: timedelta = STA
     report = DoctorReport()
     report.stale_jobs = find_stale_jobs(ctx, stale_after, queued_after)
     if fix:
-        _fix_stale_jobs(ctx, report, max_attempts)
+        _fix_stale_jobs(ctx, report, max_attempts, stale_after, queued_after)
     report.stuck_episodes = find_stuck_episodes(ctx)
     if fix:
         _fix_stuck_episodes(ctx, report)
@@ -102,6 +108,19 @@ def diagnose(ctx: JobContext, fix: bool = False, *, stale_after: timedelta = STA
     report.missing_media = find_missing_media(ctx)
     if fix:
         _delete_orphans(ctx, report, grace)
+    return report
+
+
+def recover_jobs(ctx: JobContext, stale_after: timedelta, max_attempts: int = MAX_ATTEMPTS) -> DoctorReport:
+    """What a worker does by itself: requeue running jobs whose worker is gone or silent for
+    ``stale_after`` (failing them after ``max_attempts``), and move on episodes whose jobs all
+    finished but whose next step was never queued. Queued jobs, orphans and episodes that only
+    an editor can help are left to ``clinex doctor``. Job IDs to send are in ``dispatch``."""
+    report = DoctorReport()
+    report.stale_jobs = [s for s in find_stale_jobs(ctx, stale_after, QUEUED_AFTER) if s.state == JobState.running.value]
+    _fix_stale_jobs(ctx, report, max_attempts, stale_after, QUEUED_AFTER)
+    report.stuck_episodes = find_stuck_episodes(ctx)
+    _fix_stuck_episodes(ctx, report, give_up=False)
     return report
 
 
@@ -185,7 +204,7 @@ def find_stale_jobs(ctx: JobContext, stale_after: timedelta = STALE_AFTER,
 def _stale_reason(job: Job, now: datetime, stale_after: timedelta, queued_after: timedelta) -> StaleJob | None:
     last = _aware(job.heartbeat_at or job.started_at or job.created_at)
     if job.state == JobState.running.value:
-        if _worker_is_dead(job.worker):
+        if _worker_is_dead(job.worker, job.started_at):
             reason = f"its worker {job.worker} is no longer running"
         elif now - last > stale_after:
             reason = f"no heartbeat from {job.worker} for {_minutes(now - last)}"
@@ -198,11 +217,15 @@ def _stale_reason(job: Job, now: datetime, stale_after: timedelta, queued_after:
     return StaleJob(job.id, job.episode_id, job.kind, job.state, reason)
 
 
-def _worker_is_dead(worker: str | None) -> bool:
-    """True only when the worker ran on this host and its process is gone (PIDs are per host)."""
+def _worker_is_dead(worker: str | None, started_at: datetime | None = None) -> bool:
+    """True only when the worker ran on this host and its process is gone (PIDs are per host),
+    or it had this process's PID but started the job before this process began (a restarted
+    container often gets the same host name and PID)."""
     host, _, pid = (worker or "").rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return False
+    if worker == worker_name():
+        return started_at is not None and _aware(started_at) < PROCESS_STARTED
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -221,22 +244,47 @@ def _minutes(delta: timedelta) -> str:
     return f"{delta.total_seconds() / 60:.0f} min"
 
 
-def _fix_stale_jobs(ctx: JobContext, report: DoctorReport, max_attempts: int) -> None:
+def _fix_stale_jobs(ctx: JobContext, report: DoctorReport, max_attempts: int, stale_after: timedelta,
+                    queued_after: timedelta) -> None:
     for stale in report.stale_jobs:
-        with ctx.sessions.begin() as session:
-            job = session.get(Job, stale.job_id)
-            if job.state != stale.state:  # it moved on while we looked
-                continue
-            give_up = job.attempts >= max_attempts
-            if not give_up:
-                job.state, job.error, job.worker = JobState.queued.value, f"requeued: {stale.reason}", None
-                job.heartbeat_at = utcnow()  # so a requeued job is not "queued too long" at once
-        if give_up:
-            fail_job(ctx, stale.job_id, f"stopped {max_attempts} times ({stale.reason}); an editor can retry it")
-            report.actions.append(f"failed job {stale.job_id} ({stale.kind}): {stale.reason}, {max_attempts} attempts")
-        else:
+        outcome = _requeue_if_still_stale(ctx, stale.job_id, max_attempts, stale_after, queued_after)
+        if outcome == "requeued":
             report.dispatch.append(stale.job_id)
             report.actions.append(f"requeued job {stale.job_id} ({stale.kind}): {stale.reason}")
+        elif outcome == "failed":
+            report.actions.append(f"failed job {stale.job_id} ({stale.kind}): {stale.reason}, {max_attempts} attempts")
+
+
+def _requeue_if_still_stale(ctx: JobContext, job_id: int, max_attempts: int, stale_after: timedelta,
+                            queued_after: timedelta) -> str | None:
+    """Look at the job again and, if it is still stale, requeue it (or fail it after
+    ``max_attempts``) with an UPDATE that only matches the row exactly as just seen: state,
+    worker, attempts and heartbeat. Returns "requeued", "failed", or None when it moved on."""
+    with ctx.sessions.begin() as session:
+        job = session.get(Job, job_id)
+        stale = job and _stale_reason(job, utcnow(), stale_after, queued_after)
+        if not stale:
+            return None
+        as_seen = [Job.id == job.id, Job.state == job.state, Job.attempts == job.attempts,
+                   Job.worker.is_(None) if job.worker is None else Job.worker == job.worker,
+                   Job.heartbeat_at.is_(None) if job.heartbeat_at is None else Job.heartbeat_at == job.heartbeat_at]
+        give_up = job.attempts >= max_attempts
+        if give_up:
+            values = {"state": JobState.failed.value, "finished_at": utcnow(),
+                      "error": f"stopped {max_attempts} times ({stale.reason}); an editor can retry it"}
+        else:
+            # heartbeat_at now, so a requeued job is not "queued too long" at once
+            values = {"state": JobState.queued.value, "worker": None, "heartbeat_at": utcnow(),
+                      "error": f"requeued: {stale.reason}"}
+        changed = session.execute(update(Job).where(*as_seen).values(**values)
+                                  .execution_options(synchronize_session=False))
+        if changed.rowcount != 1:
+            return None
+        if give_up:
+            episode = session.get(Episode, job.episode_id)
+            if episode.status == EpisodeStatus.processing.value:
+                transition(session, episode, EpisodeStatus.failed, reason=f"{job.kind.replace('_', ' ')}: {values['error']}")
+        return "failed" if give_up else "requeued"
 
 
 # --- episodes -----------------------------------------------------------------------------------
@@ -265,7 +313,9 @@ def _latest_jobs(episode: Episode) -> dict[str, Job]:
     return {job.kind: job for job in sorted(episode.jobs, key=lambda j: j.id)}
 
 
-def _fix_stuck_episodes(ctx: JobContext, report: DoctorReport) -> None:
+def _fix_stuck_episodes(ctx: JobContext, report: DoctorReport, give_up: bool = True) -> None:
+    """Replay the follow-up of an episode whose jobs all succeeded; with ``give_up``, mark the
+    others failed (a worker on its own leaves those to ``clinex doctor``)."""
     for stuck in report.stuck_episodes:
         with ctx.sessions() as session:
             episode = session.get(Episode, stuck.episode_id)
@@ -276,7 +326,7 @@ def _fix_stuck_episodes(ctx: JobContext, report: DoctorReport) -> None:
             last = latest.get("analyze") or max(done, key=lambda j: j.id)
             report.dispatch.extend(advance(ctx, last.id))
             report.actions.append(f"moved episode {stuck.episode_id} on after its {last.kind} job")
-        else:
+        elif give_up:
             reason = _fail_episode(ctx, stuck, latest)
             report.actions.append(f"marked episode {stuck.episode_id} failed: {reason}")
 

@@ -1,4 +1,11 @@
-"""Approve and publish, send back, unpublish: the editor's actions on an episode."""
+"""Approve and publish, send back, unpublish: the editor's actions on an episode.
+
+Publishing stores a tagged copy of the listening file and then commits the row that points at
+it. ``approve_episode`` does it as a ``publish`` job committed before anything is stored, so a
+process killed in between leaves a running job whose worker is gone: a worker requeues it
+(``doctor.recover_jobs``) and the re-run stores the same content under the same key and commits.
+Whatever an interrupted run stored that the finished one does not use is deleted as it finishes.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +13,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .cover import default_cover
 from .errors import WorkflowError
-from .models import Episode, EpisodeStatus, MediaFile, SiteValue, User
+from .models import Episode, EpisodeStatus, Job, JobState, MediaFile, SiteValue, User, utcnow
 from .steps import local_copy
-from .workflow import transition
+from .workflow import ALLOWED, transition
 
 COVER_KEY = "site/cover.jpg"
 
@@ -26,13 +33,61 @@ def site_cover(ctx) -> bytes:
     return ctx.storage.get_bytes(COVER_KEY)
 
 
+def approve_episode(ctx, episode_id: int, actor: User | None = None, note: str | None = None) -> int:
+    """Publish now, in this process, as a ``publish`` job (so a worker finishes it if this process
+    dies part way); returns the job's ID. Raises WorkflowError if the episode cannot be published
+    (from its state, or with the reason the job failed), StorageError when the store fails; the
+    job is then failed and the episode left as it was."""
+    from .jobs import TransientJobError, fail_job, run_claimed_job, worker_name
+
+    me = worker_name()
+    with ctx.sessions.begin() as session:
+        episode = session.get(Episode, episode_id)
+        if EpisodeStatus.published not in ALLOWED[EpisodeStatus(episode.status)]:
+            transition(session, episode, EpisodeStatus.published, actor=actor, reason=note)  # raises the clear error
+        now = utcnow()
+        job = Job(episode_id=episode_id, kind="publish", state=JobState.running.value, attempts=1, worker=me,
+                  started_at=now, heartbeat_at=now)
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    try:
+        run_claimed_job(ctx, job_id, me, actor=actor, note=note)
+    except TransientJobError as exc:
+        fail_job(ctx, job_id, str(exc))  # not retried later: the editor sees the error and may approve again
+        raise exc.__cause__ from None
+    except BaseException as exc:
+        fail_job(ctx, job_id, f"publishing stopped: {type(exc).__name__}", worker=me)
+        raise
+    with ctx.sessions() as session:
+        job = session.get(Job, job_id)
+        if job.state != JobState.succeeded.value:
+            raise WorkflowError(f"Episode {episode_id} was not published: {job.error or job.state}.")
+    return job_id
+
+
+def publish_step(ctx, session: Session, episode: Episode, report, **approval) -> None:
+    """The ``publish`` job. Without ``approval`` (actor, note) it is a worker finishing an
+    approval that was cut short; if the episode got published meanwhile there is nothing to do."""
+    if not approval:
+        if episode.status == EpisodeStatus.published.value and episode.media_of("published") is not None:
+            return
+        approval = {"actor": None, "note": "publishing finished after an interruption"}
+    publish_episode(ctx, session, episode, **approval)
+
+
 def publish_episode(ctx, session: Session, episode: Episode, actor: User | None, note: str | None = None) -> MediaFile:
     """Tag the listening file (ID3 with chapters and art, no re-encode), store it under a new key
     and mark the episode published. Raises WorkflowError if it is not ready, StorageError on
-    store failures (then nothing is published)."""
+    store failures (then nothing is published).
+
+    The episode row is locked first, so two publications of one episode run one after the other
+    and the files of an earlier, interrupted one can be told apart and deleted."""
     from .audio import Chapter as ChapterTag, EpisodeTags
     from .id3 import write_tags
 
+    session.execute(update(Episode).where(Episode.id == episode.id).values(updated_at=utcnow()))
+    session.refresh(episode)
     if episode.status not in (EpisodeStatus.in_review.value, EpisodeStatus.unpublished.value):
         transition(session, episode, EpisodeStatus.published, actor=actor, reason=note)  # raises the clear error
     audio = episode.media_of("audio")
@@ -66,7 +121,18 @@ def publish_episode(ctx, session: Session, episode: Episode, actor: User | None,
             session.add(existing)
     transition(session, episode, EpisodeStatus.published, actor=actor, reason=note)
     bump_site_version(session)
+    session.flush()
+    _delete_unused_published(ctx, session, episode)
     return existing
+
+
+def _delete_unused_published(ctx, session: Session, episode: Episode) -> None:
+    """Files under published/<uuid>/ no row refers to: what an interrupted publication stored
+    (nobody else writes there while this episode's row is locked)."""
+    used = set(session.scalars(select(MediaFile.storage_key).where(MediaFile.episode_id == episode.id)))
+    for key in ctx.storage.keys(f"published/{episode.uuid}/"):
+        if key not in used:
+            ctx.storage.delete(key)
 
 
 def request_changes(session: Session, episode: Episode, actor: User | None, note: str) -> None:

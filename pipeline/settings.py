@@ -33,6 +33,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("S3_ADDRESSING_STYLE", "auto", "S3 addressing: auto, path or virtual."),
     Setting("S3_PRESIGN_SECONDS", 3600, "How long presigned media URLs stay valid.", int),
     Setting("BROKER_URL", "", "Celery broker; empty means a SQLite file in INSTANCE_PATH. Redis: redis://127.0.0.1:6379/0."),
+    Setting("STALE_JOB_SECONDS", 600, "Workers requeue a running job whose heartbeat (written every 30 s) is older than this; a job whose worker process on the same host is gone is requeued at once. Checked on start and every few minutes.", int),
     Setting("BASE_URL", "http://127.0.0.1:5000", "Public address of the site; feed and media URLs are built on it."),
     Setting("SECRET_KEY", "", "Flask secret key; empty means one generated once and kept in INSTANCE_PATH/secret_key."),
     Setting("WHISPER_ENGINE", "faster-whisper", "Transcription engine: faster-whisper or openai-whisper."),

@@ -194,4 +194,10 @@ def _store_tags(session: Session, episode: Episode, suggestions) -> None:
             have.add(tag.id)
 
 
-HANDLERS = {"prepare_audio": prepare_audio, "transcribe": transcribe, "analyze": analyze}
+def publish(ctx, session: Session, episode: Episode, report, **options) -> None:
+    from .publish import publish_step
+
+    publish_step(ctx, session, episode, report, **options)
+
+
+HANDLERS = {"prepare_audio": prepare_audio, "transcribe": transcribe, "analyze": analyze, "publish": publish}

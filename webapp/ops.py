@@ -22,7 +22,7 @@ from pipeline.jobs import JobContext, requeue_failed
 from pipeline.migrate import current_revision, upgrade_database
 from pipeline.models import Episode, EpisodeStatus, Job, Tag, User
 from pipeline.notes import EpisodeMeta, EventRef, Speaker, parse_notes
-from pipeline.publish import publish_episode, request_changes, unpublish_episode
+from pipeline.publish import approve_episode, request_changes, unpublish_episode
 from pipeline.settings import Settings, load_settings, settings_as_rows
 
 from .context import CeleryDispatcher, InlineDispatcher, job_context
@@ -243,12 +243,12 @@ def approve(episode_id: int, editor_email: str | None = None, note: str | None =
             settings: Settings | None = None) -> str:
     ctx = context(settings)
     with session_for(ctx) as session:
-        ep = _get_episode(session, episode_id)
-        publish_episode(ctx, session, ep, _actor(session, editor_email), note=note)
-        url = f"{ctx.settings.BASE_URL}/episodes/{ep.slug}"
+        slug = _get_episode(session, episode_id).slug
+        actor = _actor(session, editor_email)
+    approve_episode(ctx, episode_id, actor, note=note)
     with session_for(ctx) as session:
         announce(ctx.settings, session, episode_id)
-    return url
+    return f"{ctx.settings.BASE_URL}/episodes/{slug}"
 
 
 def reject(episode_id: int, note: str, editor_email: str | None = None, settings: Settings | None = None) -> None:

@@ -2,9 +2,10 @@
 
 On the embedded broker (kombu's SQLAlchemy transport on SQLite) a message is hidden the moment a
 worker takes it and only a clean shutdown puts it back: after SIGKILL it is never delivered again,
-whatever ``acks_late`` says. What recovers the job is ``clinex doctor --fix``: it sees the Job row
-``running`` under a worker process that no longer exists, puts it back in the queue and sends it
-again. The job resumes: transcription keeps the segments already saved.
+whatever ``acks_late`` says. What recovers the job is the next worker, by itself: on start it sees
+the Job row ``running`` under a worker process that no longer exists, puts it back in the queue and
+sends it again; nobody runs ``clinex doctor``. The job resumes: transcription keeps the segments
+already saved; publishing stores the same tagged file under the same key and commits.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import sys
 import time
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
 from tests.conftest import ROOT, SAMPLE
@@ -52,6 +52,7 @@ class Worker:
     def __init__(self, env: dict):
         self.proc = subprocess.Popen([sys.executable, "-m", "webapp", "worker", "--loglevel", "WARNING"],
                                      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.output = ""
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
@@ -61,10 +62,11 @@ class Worker:
         if self.proc.poll() is None:
             self.proc.terminate()
         try:
-            return self.proc.communicate(timeout=30)[0].decode(errors="replace")
+            self.output += self.proc.communicate(timeout=30)[0].decode(errors="replace")
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            return self.proc.communicate()[0].decode(errors="replace")
+            self.output += self.proc.communicate()[0].decode(errors="replace")
+        return self.output
 
 
 def _job(ctx, episode_id: int, kind: str):
@@ -107,7 +109,6 @@ def _assert_transcript_whole(ctx, episode_id: int) -> int:
 def test_killed_worker_job_is_recovered_without_loss(tmp_path, kind, record_property):
     from pipeline.doctor import diagnose
     from webapp import ops
-    from webapp.cli import main
 
     instance = make_instance(tmp_path, kind)
     settings, env = instance["settings"], instance["env"]
@@ -129,25 +130,18 @@ def test_killed_worker_job_is_recovered_without_loss(tmp_path, kind, record_prop
         # The message died with the worker: nothing on the broker would ever run the job again.
         assert _visible_broker_messages(settings) == (1 if kind == "prepare_audio" else 0)
 
-        result = CliRunner(env=env).invoke(main, ["doctor", "--fix"])
-        assert result.exit_code == 0, result.output
-        assert f"requeued job {stuck.id} ({kind})" in result.output
         second = Worker(env)
-
-        def reached_review():
-            current = ops.episode_row(ctx, row["id"])
-            assert current["status"] != "failed", current["failure_reason"]
-            assert second.proc.poll() is None, "the new worker exited"
-            return current["status"] == "in_review"
-
-        _wait_for(reached_review, 900, "the episode to reach review after the restart")
+        _wait_for(lambda: _reached(ctx, row["id"], second, "in_review"), 900,
+                  "the episode to reach review after the restart")
         recovery = time.monotonic() - killed_at
         recovered = _job(ctx, row["id"], kind)
         assert recovered.state == "succeeded" and recovered.attempts == 2
+        assert recovered.error is None  # cleared when the second run claimed it
         segments = _assert_transcript_whole(ctx, row["id"])
-        report = diagnose(ctx)
+        report = diagnose(ctx)  # looks only: no fix
         assert report.healthy, report.as_dict()
-        record_property("recovered_by", "clinex doctor --fix")
+        assert f"requeued job {stuck.id} ({kind})" in second.stop()
+        record_property("recovered_by", "restarting the worker")
         record_property("recovery_seconds", round(recovery, 1))
         record_property("segments", segments)
         record_property("progress_at_kill", round(stuck.progress, 3))
@@ -156,3 +150,97 @@ def test_killed_worker_job_is_recovered_without_loss(tmp_path, kind, record_prop
         for worker in (first, second):
             if worker is not None:
                 print(worker.stop()[-4000:])
+
+
+def _reached(ctx, episode_id: int, worker: Worker, status: str) -> bool:
+    from webapp import ops
+
+    current = ops.episode_row(ctx, episode_id)
+    assert current["status"] != "failed", current["failure_reason"]
+    assert worker.proc.poll() is None, "the new worker exited"
+    return current["status"] == status
+
+
+# `clinex approve` runs the publish job in its own process; this one dies the moment the tagged
+# file is stored, before the row that points at it is committed.
+APPROVE_AND_DIE_AFTER_STORING = """
+import os, signal, sys
+from pipeline.storage import LocalStorage
+
+put_file = LocalStorage.put_file
+
+def put_then_die(self, key, path, content_type="application/octet-stream"):
+    stored = put_file(self, key, path, content_type)
+    if key.startswith("published/"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return stored
+
+LocalStorage.put_file = put_then_die
+from webapp.cli import main
+main(["approve", sys.argv[1], "--note", "good to go"])
+"""
+
+
+def make_in_review_episode(ctx) -> tuple[int, str]:
+    """An episode ready to publish: real MP3 audio, summary and chapters (no pipeline run)."""
+    from pipeline.models import Chapter, Episode, MediaFile, Summary
+
+    with ctx.sessions.begin() as session:
+        episode = Episode(title="Picosecond lasers", slug="picosecond-lasers", status="in_review", duration=150.0)
+        session.add(episode)
+        session.flush()
+        key = f"audio/{episode.uuid}/prepared.mp3"
+        stored = ctx.storage.put_file(key, SAMPLE / "lecture.mp3", content_type="audio/mpeg")
+        session.add_all([
+            MediaFile(episode_id=episode.id, kind="audio", storage_key=key, content_type="audio/mpeg",
+                      size=stored.size, sha256=stored.sha256, duration=150.0),
+            Summary(episode_id=episode.id, version=1, markdown=(SAMPLE / "lecture.md").read_text()),
+            Chapter(episode_id=episode.id, start=0.0, title="Introduction"),
+            Chapter(episode_id=episode.id, start=60.0, title="Melasma")])
+        return episode.id, episode.uuid
+
+
+def test_publishing_killed_after_storing_is_finished_by_the_next_worker(tmp_path, record_property):
+    from pipeline.doctor import diagnose
+    from pipeline.models import AuditEvent, Job, MediaFile
+    from webapp import ops
+
+    instance = make_instance(tmp_path, "publish")
+    settings, env = instance["settings"], instance["env"]
+    ctx = ops.context(settings)
+    episode_id, uuid = make_in_review_episode(ctx)
+    approving = subprocess.run([sys.executable, "-c", APPROVE_AND_DIE_AFTER_STORING, str(episode_id)],
+                               cwd=ROOT, env=env, capture_output=True, timeout=300)
+    assert approving.returncode == -signal.SIGKILL, approving.stderr.decode()[-2000:]
+    killed_at = time.monotonic()
+    # The window: the tagged file is stored, no row refers to it, the job is running in a dead process.
+    left = list(ctx.storage.keys(f"published/{uuid}/"))
+    assert len(left) == 1
+    stuck = _job(ctx, episode_id, "publish")
+    assert (stuck.state, stuck.attempts) == ("running", 1)
+    assert ops.episode_row(ctx, episode_id)["status"] == "in_review"
+
+    worker = Worker(env)
+    try:
+        _wait_for(lambda: _reached(ctx, episode_id, worker, "published"), 300, "the episode to be published")
+        recovery = time.monotonic() - killed_at
+        done = _job(ctx, episode_id, "publish")
+        assert (done.id, done.state, done.attempts) == (stuck.id, "succeeded", 2)
+        with ctx.sessions() as session:
+            published = session.scalars(select(MediaFile).where(MediaFile.episode_id == episode_id,
+                                                                MediaFile.kind == "published")).all()
+            reasons = session.scalars(select(AuditEvent.reason).where(AuditEvent.episode_id == episode_id,
+                                                                      AuditEvent.to_state == "published")).all()
+            assert session.scalar(select(func.count(Job.id)).where(Job.episode_id == episode_id)) == 1
+        # Same content, same key: the re-run stored the file again and committed the row for it.
+        assert [m.storage_key for m in published] == left
+        assert ctx.storage.get_bytes(left[0])[:3] == b"ID3"
+        assert reasons == ["publishing finished after an interruption"]
+        report = diagnose(ctx)  # looks only: no orphan, no stale job
+        assert report.healthy, report.as_dict()
+        assert f"requeued job {stuck.id} (publish)" in worker.stop()
+        record_property("recovered_by", "restarting the worker")
+        record_property("recovery_seconds", round(recovery, 1))
+        record_property("progress_at_kill", 0.0)
+    finally:
+        print(worker.stop()[-4000:])
