@@ -289,6 +289,8 @@ class EpisodeTag(Base):
     tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
     source: Mapped[str] = mapped_column(String(20), default="summarizer")  # summarizer | suggested | editor
     accepted: Mapped[bool] = mapped_column(Boolean, default=True)
+    # An editor dropped it: kept (not accepted) so that analysing again does not suggest it anew.
+    dropped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     score: Mapped[Optional[float]] = mapped_column(Float)
     tag: Mapped[Tag] = relationship(lazy="joined")
 

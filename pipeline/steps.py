@@ -154,7 +154,7 @@ def analyze(ctx, session: Session, episode: Episode, report) -> None:
     report(0.4)
     _store_tags(session, episode, pairing.suggest_tags(glossary, segments, notes,
                                                        exclude=[et.tag.name for et in episode.tags
-                                                                if et.source != "suggested" or et.accepted]))
+                                                                if et.accepted or et.dropped]))
     report(0.6)
     if not any(c.source == "editor" for c in episode.chapters):
         episode.chapters.clear()  # delete-orphan: the suggested chapters of an earlier run go
@@ -180,10 +180,11 @@ def _store_anchors(session: Session, episode: Episode, anchors) -> None:
 
 
 def _store_tags(session: Session, episode: Episode, suggestions) -> None:
-    """Swap unreviewed suggestions for the new ones; tags people gave or accepted stay as they are."""
+    """Swap unreviewed suggestions for the new ones; tags people gave or accepted stay as they are,
+    and tags an editor dropped stay dropped (never suggested again)."""
     from .ingest import get_or_create_tag
 
-    for et in [et for et in episode.tags if et.source == "suggested" and not et.accepted]:
+    for et in [et for et in episode.tags if et.source == "suggested" and not et.accepted and not et.dropped]:
         episode.tags.remove(et)
     session.flush()
     have = {et.tag_id for et in episode.tags}

@@ -15,7 +15,7 @@ def fields_of(episode: Episode) -> dict:
     return {"title": episode.title, "event": episode.event.name if episode.event else "",
             "speakers": ", ".join(p.person.name for p in episode.people),
             "recorded_on": episode.recorded_on.isoformat() if episode.recorded_on else "",
-            "tags": ", ".join(et.tag.name for et in episode.tags if et.source != "suggested" or et.accepted),
+            "tags": ", ".join(et.tag.name for et in episode.tags if et.accepted),
             "notes": episode.summary.markdown if episode.summary else ""}
 
 
@@ -49,14 +49,15 @@ def _set_people(session: Session, episode: Episode, names: list[str], get_person
 
 
 def _set_tags(session: Session, episode: Episode, names: list[str]) -> None:
-    """The summarizer's tags replace the old ones; unreviewed suggestions stay for the editor."""
+    """The summarizer's tags replace the accepted ones; unreviewed suggestions stay for the editor,
+    dropped ones stay dropped unless the summarizer names them again."""
     from pipeline.ingest import get_or_create_tag
 
     wanted = {get_or_create_tag(session, name).id: name for name in names}
     for et in list(episode.tags):
         if et.tag_id in wanted:
-            et.accepted = True
-        elif et.source != "suggested" or et.accepted:
+            et.accepted, et.dropped = True, False
+        elif et.accepted:
             episode.tags.remove(et)
     have = {et.tag_id for et in episode.tags}
     for tag_id in wanted:

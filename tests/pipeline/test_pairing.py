@@ -197,6 +197,18 @@ def test_analyze_stores_anchors_chapters_tags_and_soundbite(ctx):
         assert ("Melasma", "summarizer", True) in names
         assert len([n for n in names if n[0] == "Melasma"]) == 1
         assert any(src == "suggested" and not ok for _n, src, ok in names)
+        # the editor drops one suggestion: analysing again must not suggest it anew
+        refused = next(et for et in ep.tags if et.source == "suggested")
+        refused.accepted, refused.dropped = False, True
+        refused_name = refused.tag.name
+
+    with ctx.sessions.begin() as session:
+        analyze(ctx, session, session.get(Episode, episode_id), lambda _p: None)
+    with ctx.sessions.begin() as session:
+        ep = session.get(Episode, episode_id)
+        again = [(et.tag.name, et.accepted, et.dropped) for et in ep.tags if et.tag.name == refused_name]
+        assert again == [(refused_name, False, True)]
+        assert refused_name not in [t.name for t in ep.accepted_tags]
         assert 15 <= ep.soundbite_duration <= 60 and ep.soundbite_start + ep.soundbite_duration <= DURATION
         # an editor's chapter is never overwritten
         ep.chapters.clear()

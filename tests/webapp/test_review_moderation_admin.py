@@ -52,8 +52,20 @@ def test_accept_and_drop_tags(as_role, session, queued):
                                                             "keep": [tags["rosacea"], tags["melasma"]]})
     assert response.status_code == 302
     session.expire_all()
-    kept = {et.tag.slug: et.accepted for et in session.query(EpisodeTag).filter_by(episode_id=queued)}
-    assert kept == {"rosacea": True, "melasma": True}
+    rows = {et.tag.slug: (et.accepted, et.dropped) for et in session.query(EpisodeTag).filter_by(episode_id=queued)}
+    assert {slug for slug, (accepted, _d) in rows.items() if accepted} == {"rosacea", "melasma"}
+    dropped = {slug for slug, (accepted, was_dropped) in rows.items() if was_dropped and not accepted}
+    assert dropped and dropped == set(rows) - {"rosacea", "melasma"}
+    # the review page lists the dropped tags apart, unchecked; checking one restores it
+    page = editor.get(f"/review/{queued}").get_data(as_text=True)
+    assert "Dropped (not suggested again" in page
+    back = sorted(dropped)[0]
+    editor.post(f"/review/{queued}/tags", data={"csrf_token": csrf_from(page),
+                                                 "keep": [tags["rosacea"], tags["melasma"], tags[back]]})
+    session.expire_all()
+    restored = session.query(EpisodeTag).filter_by(episode_id=queued, tag_id=tags[back]).one()
+    assert (restored.accepted, restored.dropped) == (True, False)
+    assert set(t.slug for t in session.get(Episode, queued).accepted_tags) == {"rosacea", "melasma", back}
 
 
 def test_edit_chapters_and_bad_lines(as_role, session, queued):

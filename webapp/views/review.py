@@ -114,16 +114,15 @@ def retry(episode_id: int):
 @bp.post("/<int:episode_id>/tags")
 @role_required(Role.editor)
 def tags(episode_id: int):
-    """Keep the checked tags (accepting suggestions), drop the rest."""
+    """Keep the checked tags (accepting suggestions, restoring dropped ones), drop the rest.
+    Dropped tags stay on record so that analysing the episode again does not suggest them anew."""
     ep = get_or_404(Episode, episode_id)
     if not ActionForm().validate_on_submit():
         abort(400, "The form expired; reload the page and try again.")
     keep = {int(v) for v in request.form.getlist("keep") if v.isdigit()}
-    for et in list(ep.tags):
-        if et.tag_id in keep:
-            et.accepted = True
-        else:
-            ep.tags.remove(et)
+    for et in ep.tags:
+        et.accepted = et.tag_id in keep
+        et.dropped = not et.accepted
     _changed(ep)
     flash("Tags saved.")
     return redirect(url_for("review.episode", episode_id=ep.id) + "#tags")
