@@ -97,7 +97,21 @@ def sign_in(browser, base: str, role: str):
     return page
 
 
-def test_upload_review_listen_and_discuss(live, browser):
+def anchor_first_heading(tmp_path, episode_id: int, start: float) -> None:
+    """Pairing an 8-second clip may or may not place the heading confidently; make sure it is."""
+    from sqlalchemy import delete
+
+    from pipeline.db import session_factory
+    from pipeline.models import Anchor, Summary
+
+    with session_factory(f"sqlite:///{tmp_path / 'instance' / 'clinex.sqlite'}").begin() as session:
+        version = max(s.version for s in session.query(Summary).filter_by(episode_id=episode_id))
+        session.execute(delete(Anchor).where(Anchor.episode_id == episode_id))
+        session.add(Anchor(episode_id=episode_id, summary_version=version, kind="section", position=0,
+                           text="Melasma", start=start, confidence=0.9))
+
+
+def test_upload_review_listen_and_discuss(live, browser, tmp_path):
     SHOTS.mkdir(parents=True, exist_ok=True)
     studio = sign_in(browser, live, "summarizer")
     studio.goto(f"{live}/studio/upload")
@@ -121,6 +135,7 @@ def test_upload_review_listen_and_discuss(live, browser):
     editor.click("text=Approve and publish")
     editor.wait_for_selector("text=Published")
 
+    anchor_first_heading(tmp_path, int(episode_id), 4.0)
     listener = sign_in(browser, live, "listener")
     listener.goto(live)
     listener.screenshot(path=str(SHOTS / "home.png"), full_page=True)
@@ -134,6 +149,10 @@ def test_upload_review_listen_and_discuss(live, browser):
     line.click()
     wait_until(listener, f"Math.abs(document.getElementById('player').currentTime - {target}) < 1.5")
     assert "#t=" in listener.url
+    listen = listener.locator("#summary h1 a.listen-at")
+    assert listen.text_content() == "listen at 0:04"
+    listen.click()
+    wait_until(listener, "Math.abs(document.getElementById('player').currentTime - 4) < 1")
 
     listener.fill("#body", "At this moment the **dose** matters.")
     listener.fill("#ts", "0:03")
