@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import wraps
 
 from flask import Flask, abort, request
@@ -64,9 +65,17 @@ def role_required(role: Role | str):
     return decorator
 
 
+# Browsers read a backslash in a URL as a slash and drop tabs and newlines, so /\evil.example and
+# /<tab>/evil.example mean //evil.example: another site.
+_OFF_SITE = re.compile(r"[\\\x00-\x1f\x7f]")
+
+
 def next_url(default: str) -> str:
+    """The ``next`` path to go to after signing in if it stays on this site, else ``default``."""
     target = request.args.get("next") or request.form.get("next") or ""
-    return target if target.startswith("/") and not target.startswith("//") else default
+    if not target.startswith("/") or target.startswith("//") or _OFF_SITE.search(target):
+        return default
+    return target
 
 
 def can_manage(episode) -> bool:
