@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from html import unescape
 from typing import Callable, Iterable
 
 import nh3
@@ -109,10 +110,18 @@ def _only_listen_attributes(tag: str, attribute: str, value: str) -> str | None:
 
 
 def plain_text(text: str | None) -> str:
+    """Markdown's text without tags, still HTML-escaped: for places read as HTML (a feed's
+    description)."""
     return nh3.clean(_md.render(text or ""), tags=set()).strip()
+
+
+def visible_text(text: str | None) -> str:
+    """Markdown's text as a reader sees it (``&lt;`` back to ``<``), for templates, which escape
+    it once; ``plain_text`` there would show ``&lt;`` on the page."""
+    return unescape(plain_text(text))
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["timestamp"] = format_timestamp
-    app.jinja_env.filters["plain"] = plain_text
+    app.jinja_env.filters["plain"] = visible_text
