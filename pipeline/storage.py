@@ -176,7 +176,7 @@ class LocalStorage(Storage):
         path = self._path(key)
         path.unlink(missing_ok=True)
         for parent in path.parents:
-            if parent == self.root or any(parent.iterdir()):
+            if parent == self.root or not parent.is_dir() or any(parent.iterdir()):
                 break
             parent.rmdir()
 

@@ -61,6 +61,7 @@ def test_exists_delete_and_keys(storage):
     assert sorted(storage.keys("a/")) == ["a/one.txt", "a/two.txt"]
     storage.delete("a/one.txt")
     storage.delete("a/one.txt")  # deleting twice is fine
+    storage.delete("never/stored/x.mp3")  # so is a key whose folder never existed (a failed ingest's cleanup)
     assert not storage.exists("a/one.txt")
     assert sorted(storage.keys()) == ["a/two.txt", "b/three.txt"]
 
