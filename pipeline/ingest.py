@@ -112,11 +112,16 @@ def _attach_metadata(session: Session, episode: Episode, meta: EpisodeMeta, note
                      author: User | None) -> None:
     if meta.event:
         episode.event = get_or_create_event(session, meta.event)
-    for position, speaker in enumerate(meta.speakers):
-        episode.people.append(EpisodePerson(person=get_or_create_person(session, speaker.name),
-                                            role=speaker.role, position=position))
-    for name in dict.fromkeys(meta.tags):
-        episode.tags.append(EpisodeTag(tag=get_or_create_tag(session, name), source="summarizer", accepted=True))
+    # A name given twice ("Melasma, melasma" are one tag) is credited once; its first role wins.
+    people = {}
+    for speaker in meta.speakers:
+        person = get_or_create_person(session, speaker.name)
+        people.setdefault(person.id, (person, speaker.role))
+    for position, (person, role) in enumerate(people.values()):
+        episode.people.append(EpisodePerson(person=person, role=role, position=position))
+    tags = {tag.id: tag for tag in (get_or_create_tag(session, name) for name in meta.tags)}
+    for tag in tags.values():
+        episode.tags.append(EpisodeTag(tag=tag, source="summarizer", accepted=True))
     if notes and notes.markdown.strip():
         session.add(Summary(episode_id=episode.id, version=1, markdown=notes.markdown,
                             author_id=author.id if author else None))
