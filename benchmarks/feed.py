@@ -1,4 +1,5 @@
-"""How long build_feed takes for a feed of 1,000 episodes (target: cold render <= 300 ms).
+"""How long build_feed takes for a feed of 1,000 episodes (target: cold render <= 300 ms), and
+how fast the web app answers feed polls in-process (target: cached response <= 5 ms).
 
 Run: ``.venv/bin/python benchmarks/feed.py [episodes] [repeats]``. Prints figures,
 asserts nothing. "Cold" means no cache of any kind: every call renders from the
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from lxml import etree
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for pipeline/ and tests/
 
 from feeds import (  # noqa: E402 - the path above makes the checkout importable
     EpisodeItem,
@@ -104,5 +105,48 @@ def main(episodes: int = 1000, repeats: int = 7) -> None:
     print(f"  check_feed: {(time.perf_counter() - t0) * 1000:.1f} ms, {len(problems)} problems")
 
 
+def http(episodes: int, requests: int = 500) -> None:
+    """GET /feed.xml through the Flask app (test client, no network) on a SQLite instance holding
+    ``episodes`` published episodes: the first request after a change (query + render + cache),
+    then cached 200s, then 304s to clients that send the ETag back."""
+    import tempfile
+
+    from pipeline.migrate import upgrade_database
+    from pipeline.settings import ensure_instance, load_settings
+    from tests.webapp.factories import make_episode
+    from webapp import create_app
+    from webapp.context import job_context
+
+    with tempfile.TemporaryDirectory(prefix="clinex-feed-bench-") as tmp:
+        values = {"INSTANCE_PATH": f"{tmp}/instance", "BASE_URL": BASE, "SECRET_KEY": "bench"}
+        settings = ensure_instance(load_settings(values))
+        upgrade_database(settings.DATABASE_URL)
+        ctx = job_context(settings)
+        t0 = time.perf_counter()
+        with ctx.sessions() as session:
+            for n in range(episodes):
+                make_episode(ctx, session, title=f"Fillers and IPL, part {n}", segments=2)
+        print(f"\nweb app, in-process, {episodes} published episodes in SQLite (made in {time.perf_counter() - t0:.0f} s)")
+        client = create_app(values).test_client()
+        t0 = time.perf_counter()
+        first = client.get("/feed.xml")
+        print(f"  first GET /feed.xml (query + render + cache): {(time.perf_counter() - t0) * 1000:7.1f} ms, "
+              f"status {first.status_code}, {len(first.data) / 1e6:.2f} MB")
+        for label, headers, status in (("cached 200", {}, 200),
+                                       ("304 (If-None-Match)", {"If-None-Match": first.headers["ETag"]}, 304),
+                                       ("cached 200, gzip", {"Accept-Encoding": "gzip"}, 200)):
+            times, statuses = [], set()
+            for _ in range(requests):
+                t0 = time.perf_counter()
+                response = client.get("/feed.xml", headers=headers)
+                times.append((time.perf_counter() - t0) * 1000)
+                statuses.add(response.status_code)
+            times.sort()
+            print(f"  {label:22s} median {statistics.median(times):6.2f} ms, p99 {times[int(len(times) * 0.99) - 1]:6.2f} ms, "
+                  f"{1000 / statistics.mean(times):6.0f} req/s on one thread; statuses {sorted(statuses)} "
+                  f"(expected {status}); target <= 5 ms")
+
+
 if __name__ == "__main__":
     main(*(int(arg) for arg in sys.argv[1:3]))
+    http(*(int(arg) for arg in sys.argv[1:2]))

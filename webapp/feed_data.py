@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy import select
@@ -107,21 +109,38 @@ def content_version(session: Session) -> str:
     return row.value if row else "0"
 
 
+@dataclass
+class CachedFeed:
+    """One built feed: its bytes, their ETag, the Last-Modified to send, and (made on the first
+    request that accepts it) the gzipped bytes, so a poll costs neither a render nor a compress."""
+
+    body: bytes
+    etag: str
+    last_modified: datetime | None = None
+    _gzipped: bytes | None = field(default=None, repr=False)
+
+    def gzipped(self) -> bytes:
+        if self._gzipped is None:
+            self._gzipped = gzip.compress(self.body, mtime=0)
+        return self._gzipped
+
+
 class FeedCache:
-    """Built feed bodies by (scope, content version): built once per change, not per request."""
+    """Built feeds by (scope, content version): built once per change, not per request."""
 
     def __init__(self, size: int = 256):
-        self._items: dict[tuple, tuple[bytes, str]] = {}
+        self._items: dict[tuple, CachedFeed] = {}
         self._lock = threading.Lock()
         self.size = size
 
-    def get_or_build(self, key: tuple, build) -> tuple[bytes, str]:
+    def get_or_build(self, key: tuple, build, last_modified=None) -> CachedFeed:
+        """The cached feed for ``key``, else ``build()``'s bytes, cached with ``last_modified()``."""
         with self._lock:
             hit = self._items.get(key)
         if hit:
             return hit
         body = build()
-        value = (body, feed_etag(body))
+        value = CachedFeed(body, feed_etag(body), last_modified() if last_modified else None)
         with self._lock:
             if len(self._items) >= self.size:
                 self._items.clear()

@@ -29,9 +29,10 @@ _cache = FeedCache()  # keyed by site and database too: one process may serve se
 
 
 def conditional(body: bytes, etag: str, content_type: str, *, last_modified=None, max_age=FEED_MAX_AGE,
-                private: bool = False) -> Response:
-    """304 when the client has this version; gzip when it asks; always validators and caching
-    (``private``: by the client alone, never by a shared cache)."""
+                private: bool = False, gzipped=None) -> Response:
+    """304 when the client has this version; gzip when it asks (``gzipped()`` gives the compressed
+    bytes when the caller keeps them); always validators and caching (``private``: by the client
+    alone, never by a shared cache)."""
     headers = {"ETag": etag, "Cache-Control": f"{'private' if private else 'public'}, max-age={max_age}",
                "Vary": "Accept-Encoding"}
     if last_modified is not None:
@@ -39,7 +40,7 @@ def conditional(body: bytes, etag: str, content_type: str, *, last_modified=None
     if _not_modified(etag, last_modified):
         return Response(status=304, headers=headers)
     if "gzip" in request.headers.get("Accept-Encoding", "") and len(body) > 1024:
-        body = gzip.compress(body, mtime=0)
+        body = gzipped() if gzipped else gzip.compress(body, mtime=0)
         headers["Content-Encoding"] = "gzip"
     return Response(body, content_type=content_type, headers=headers)
 
@@ -58,11 +59,14 @@ def _not_modified(etag: str, last_modified) -> bool:
 
 
 def _serve_feed(scope: tuple, episodes_fn, **show_kwargs) -> Response:
+    """A poll costs one query (the content version) when the feed is cached."""
     session, settings = db(), current_app.config["CLINEX"]
     version = content_version(session)
-    body, etag = _cache.get_or_build((scope, version, settings.BASE_URL, settings.DATABASE_URL),
-                                     lambda: render_feed(session, settings, episodes_fn(), **show_kwargs))
-    return conditional(body, etag, "application/rss+xml; charset=utf-8", last_modified=_last_published(session))
+    feed = _cache.get_or_build((scope, version, settings.BASE_URL, settings.DATABASE_URL),
+                               lambda: render_feed(session, settings, episodes_fn(), **show_kwargs),
+                               last_modified=lambda: _last_published(session))
+    return conditional(feed.body, feed.etag, "application/rss+xml; charset=utf-8",
+                       last_modified=feed.last_modified, gzipped=feed.gzipped)
 
 
 def _last_published(session):
@@ -101,11 +105,11 @@ def private_feed(token: str):
     if note_use(row):
         session.commit()
     key = ("private", content_version(session), settings.BASE_URL, settings.DATABASE_URL)
-    template, _ = _cache.get_or_build(key,
-                                      lambda: render_private_feed(session, settings))
-    body = private_feed_body(template, token)
+    template = _cache.get_or_build(key, lambda: render_private_feed(session, settings),
+                                   last_modified=lambda: _last_published(session))
+    body = private_feed_body(template.body, token)
     response = conditional(body, feed_etag(body), "application/rss+xml; charset=utf-8",
-                           last_modified=_last_published(session), private=True)
+                           last_modified=template.last_modified, private=True)
     response.headers["X-Robots-Tag"] = "noindex"
     return response
 
