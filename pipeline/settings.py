@@ -49,6 +49,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AUDIO_STEREO", False, "Publish stereo instead of mono.", bool),
     Setting("MAX_UPLOAD_BYTES", 2 * 1024**3, "Largest accepted upload in bytes.", int),
     Setting("MAX_DURATION_SECONDS", 3 * 3600, "Longest accepted recording in seconds.", int),
+    Setting("RATE_LIMITS", "", "Rate limits over the defaults, comma-separated name=count/seconds: login (failed sign-ins) 10/300, signup 5/3600, comment 6/60, reset 5/3600, upload 30/3600 (per account or address)."),
     Setting("SHOW_TITLE", "Clinical Exchange", "Podcast title."),
     Setting("SHOW_DESCRIPTION", "Conference lectures, webinars and round tables on cosmetic medicine, summarized by the colleagues who were there.", "Podcast description."),
     Setting("SHOW_AUTHOR", "Clinical Exchange", "itunes:author of the show."),

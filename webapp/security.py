@@ -12,9 +12,10 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, request
 from sqlalchemy import delete, func, select
 
+from pipeline.errors import ConfigError
 from pipeline.models import RateLimitHit, utcnow
 
-# name -> (how many, per how many seconds); app.config["RATE_LIMITS"] overrides any of them
+# name -> (how many, per how many seconds); CLINEX_RATE_LIMITS, then app.config["RATE_LIMITS"] override them
 DEFAULT_LIMITS = {"login": (10, 300), "signup": (5, 3600), "comment": (6, 60), "reset": (5, 3600),
                   "upload": (30, 3600)}
 
@@ -34,8 +35,24 @@ def content_security_policy(settings) -> str:
             "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
+def parse_limits(text: str) -> dict[str, tuple[int, int]]:
+    """``"comment=60/60, upload=100/3600"`` to ``{"comment": (60, 60), ...}``. Raises ConfigError
+    naming the part it cannot use: an unknown limit, or not a count and a number of seconds."""
+    limits = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, value = (x.strip() for x in part.partition("="))
+        count, _, seconds = (x.strip() for x in value.partition("/"))
+        if name not in DEFAULT_LIMITS:
+            raise ConfigError(f"CLINEX_RATE_LIMITS: no limit is called {name!r}; "
+                              f"the limits are {', '.join(DEFAULT_LIMITS)}.")
+        if not (count.isdigit() and seconds.isdigit() and int(seconds) > 0):
+            raise ConfigError(f"CLINEX_RATE_LIMITS: write {name}=count/seconds, like comment=6/60, not {part!r}.")
+        limits[name] = (int(count), int(seconds))
+    return limits
+
+
 def init_app(app: Flask) -> None:
-    app.config.setdefault("RATE_LIMITS", {})
+    app.config["RATE_LIMITS"] = {**parse_limits(app.config["CLINEX"].RATE_LIMITS), **app.config.get("RATE_LIMITS", {})}
     csp = content_security_policy(app.config["CLINEX"])
 
     @app.after_request

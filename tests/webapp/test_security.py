@@ -117,3 +117,26 @@ def test_search_query_syntax_is_inert(client, episode):
     for query in ['"', "NEAR(", "melasma OR", "a* AND -b", "' OR 1=1 --", "title:x", "*", "😀"]:
         assert client.get("/search", query_string={"q": query}).status_code == 200, query
     assert client.get("/search", query_string={"q": "x" * 201}).status_code == 400
+
+
+def test_rate_limits_come_from_the_setting(settings_dict):
+    from pipeline.errors import ConfigError
+    from webapp import create_app
+
+    app = create_app({**settings_dict, "RATE_LIMITS": "comment=100/60, upload = 5/10"})
+    assert app.config["RATE_LIMITS"] == {"comment": (100, 60), "upload": (5, 10)}
+    for bad in ("comments=1/60", "comment=6", "comment=x/60", "comment=6/0", "=6/60"):
+        with pytest.raises(ConfigError, match="CLINEX_RATE_LIMITS"):
+            create_app({**settings_dict, "RATE_LIMITS": bad})
+
+
+def test_the_comment_limit_setting_is_what_posting_meets(settings_dict, users, episode):
+    from webapp import create_app
+
+    app = create_app({**settings_dict, "RATE_LIMITS": "comment=2/60"})
+    client = sign_in(app.test_client(), users["editor"])
+    page = client.get(f"/episodes/{episode['slug']}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    answers = [client.post(f"/episodes/{episode['slug']}/comments",
+                           data={"body": f"note {n}", "csrf_token": token}).status_code for n in range(3)]
+    assert answers == [302, 302, 429]
