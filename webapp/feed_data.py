@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from feeds import build_feed, feed_etag
 from feeds.model import EpisodeItem, PersonCredit, ShowInfo, Soundbite, TranscriptLink, podcast_guid_for
@@ -25,8 +25,11 @@ TOKEN_PLACEHOLDER = "__clinex_private_feed_token__"
 
 def published_episodes(session: Session, *, tag: Tag | None = None, event_id: int | None = None,
                        include_members_only: bool = False) -> list[Episode]:
-    """Published episodes, newest first; members-only ones only when asked for."""
-    query = select(Episode).where(Episode.status == EpisodeStatus.published.value)
+    """Published episodes, newest first; members-only ones only when asked for. What a feed item
+    reads of each is loaded in a few batched queries, not a handful per episode."""
+    query = (select(Episode).where(Episode.status == EpisodeStatus.published.value)
+             .options(selectinload(Episode.media), selectinload(Episode.chapters),
+                      selectinload(Episode.summaries), selectinload(Episode.transcripts)))
     if not include_members_only:
         query = query.where(Episode.members_only.is_(False))
     if tag is not None:
