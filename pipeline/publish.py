@@ -41,10 +41,11 @@ def approve_episode(ctx, episode_id: int, actor: User | None = None, note: str |
     from .jobs import TransientJobError, fail_job, run_claimed_job, worker_name
 
     me = worker_name()
+    actor_id = actor.id if actor is not None else None  # the caller's object may belong to its own session
     with ctx.sessions.begin() as session:
         episode = session.get(Episode, episode_id)
         if EpisodeStatus.published not in ALLOWED[EpisodeStatus(episode.status)]:
-            transition(session, episode, EpisodeStatus.published, actor=actor, reason=note)  # raises the clear error
+            transition(session, episode, EpisodeStatus.published, reason=note)  # raises the clear error
         now = utcnow()
         job = Job(episode_id=episode_id, kind="publish", state=JobState.running.value, attempts=1, worker=me,
                   started_at=now, heartbeat_at=now)
@@ -52,7 +53,7 @@ def approve_episode(ctx, episode_id: int, actor: User | None = None, note: str |
         session.flush()
         job_id = job.id
     try:
-        run_claimed_job(ctx, job_id, me, actor=actor, note=note)
+        run_claimed_job(ctx, job_id, me, actor_id=actor_id, note=note)
     except TransientJobError as exc:
         fail_job(ctx, job_id, str(exc))  # not retried later: the editor sees the error and may approve again
         raise exc.__cause__ from None
@@ -72,8 +73,9 @@ def publish_step(ctx, session: Session, episode: Episode, report, **approval) ->
     if not approval:
         if episode.status == EpisodeStatus.published.value and episode.media_of("published") is not None:
             return
-        approval = {"actor": None, "note": "publishing finished after an interruption"}
-    publish_episode(ctx, session, episode, **approval)
+        approval = {"actor_id": None, "note": "publishing finished after an interruption"}
+    actor_id = approval["actor_id"]
+    publish_episode(ctx, session, episode, session.get(User, actor_id) if actor_id else None, note=approval["note"])
 
 
 def publish_episode(ctx, session: Session, episode: Episode, actor: User | None, note: str | None = None) -> MediaFile:

@@ -11,7 +11,7 @@ from pipeline.downloads import download_counts
 from pipeline.errors import ClinexError
 from pipeline.jobs import requeue_failed
 from pipeline.models import AuditEvent, Chapter, Episode, EpisodeStatus, Role, User
-from pipeline.publish import bump_site_version, publish_episode, request_changes, unpublish_episode
+from pipeline.publish import approve_episode, bump_site_version, request_changes, unpublish_episode
 from pipeline.text import format_timestamp, parse_timestamp
 
 from .. import dispatcher
@@ -20,6 +20,7 @@ from ..corrections import add_mishearing, glossary_suggestions
 from ..db import ctx, db, get_or_404
 from ..forms import ActionForm, ChaptersForm, ReviewForm
 from ..status import episode_status
+from ..websub import announce
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 LISTED = (EpisodeStatus.in_review, EpisodeStatus.changes_requested, EpisodeStatus.processing,
@@ -73,10 +74,13 @@ def _reviewed(episode_id: int):
 @bp.post("/<int:episode_id>/approve")
 @role_required(Role.editor)
 def approve(episode_id: int):
+    """Publish as a ``publish`` job: if this web process dies part way, a worker finishes it."""
     ep, form = _reviewed(episode_id)
-    publish_episode(ctx(), db(), ep, _actor(), note=form.note.data or None)
-    db().commit()
-    flash(f"Published “{ep.title}”.")
+    title = ep.title
+    db().rollback()  # the job works in its own session; this one must not hold the row meanwhile
+    approve_episode(ctx(), episode_id, _actor(), note=form.note.data or None)
+    announce(current_app.config["CLINEX"], db(), episode_id)
+    flash(f"Published “{title}”.")
     return redirect(url_for("review.queue"))
 
 
@@ -96,6 +100,7 @@ def unpublish(episode_id: int):
     ep, form = _reviewed(episode_id)
     unpublish_episode(db(), ep, _actor(), form.note.data or None)
     db().commit()
+    announce(current_app.config["CLINEX"], db(), ep.id)  # apps that follow the hub drop the item now
     flash(f"Unpublished “{ep.title}”.")
     return redirect(url_for("review.episode", episode_id=ep.id))
 
