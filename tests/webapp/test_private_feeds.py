@@ -203,6 +203,8 @@ def test_members_only_episodes_are_hidden_from_anonymous_visitors(as_role, episo
     assert anonymous.get(f"/episodes/{episode['slug']}").status_code == 200
     assert listener.get(f"/episodes/{slug}").status_code == 200
     assert title in listener.get("/search?q=thread+lifts").get_data(as_text=True)
+    for page in ("/", "/tags/melasma", "/events/aesthetic-lasers-summit", "/speakers/ana-ribeiro"):
+        assert title in listener.get(page).get_data(as_text=True), page  # members see them listed
     assert listener.get(members_episode["media"], headers={"Range": "bytes=0-9"}).status_code == 206
     assert listener.get(f"/episodes/{slug}/transcript.vtt").status_code == 200
 

@@ -12,6 +12,7 @@ from pipeline.pairing import MIN_CONFIDENCE, strip_front_matter
 
 from ..db import db
 from ..feed_data import media_url, published_episodes
+from ..members import is_member
 from ..forms import ActionForm, CommentForm
 from ..rendering import ListenPoint, render_summary
 from ..search import query_words
@@ -27,7 +28,7 @@ def home():
         select(Tag, func.count(EpisodeTag.episode_id)).join(EpisodeTag).join(Episode)
         .where(Episode.status == EpisodeStatus.published.value, EpisodeTag.accepted.is_(True))
         .group_by(Tag.id).order_by(Tag.name)).all()
-    return render_template("home.html", episodes=published_episodes(session)[:30], topics=topics)
+    return render_template("home.html", episodes=published_episodes(session, include_members_only=is_member())[:30], topics=topics)
 
 
 def published_or_404(slug: str) -> Episode:
@@ -70,7 +71,7 @@ def summary_html(ep: Episode) -> Markup | None:
 def tag(slug: str):
     found = db().scalars(select(Tag).where(Tag.slug == slug)).first() or abort(404, "No such topic.")
     return render_template("listing.html", heading=found.name, kind="Topic", description=found.description,
-                           feed_path=f"/tags/{slug}/feed.xml", episodes=published_episodes(db(), tag=found))
+                           feed_path=f"/tags/{slug}/feed.xml", episodes=published_episodes(db(), tag=found, include_members_only=is_member()))
 
 
 @bp.get("/events/<slug>")
@@ -78,7 +79,7 @@ def event(slug: str):
     found = db().scalars(select(Event).where(Event.slug == slug)).first() or abort(404, "No such event.")
     return render_template("listing.html", heading=found.name, kind="Event", description=found.description,
                            place=found.place, feed_path=f"/events/{slug}/feed.xml",
-                           episodes=published_episodes(db(), event_id=found.id))
+                           episodes=published_episodes(db(), event_id=found.id, include_members_only=is_member()))
 
 
 @bp.get("/speakers/<slug>")
