@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from feeds import build_feed, feed_etag
@@ -97,14 +98,20 @@ def show_info(session: Session, settings: Settings, *, path: str, title_suffix: 
 
 
 def stable_podcast_guid(session: Session, feed_url: str) -> str:
-    """podcast:guid is computed from the feed URL once, then kept even if the URL changes."""
+    """podcast:guid is computed from the feed URL once, then kept even if the URL changes.
+
+    Apps polling a new feed at the same moment all find no row; the first insert wins and the
+    others read what it stored (their insert fails on the key, and only it is rolled back)."""
     key = "podcast_guid:" + feed_url.split("://", 1)[-1].split("/", 1)[-1]
     row = session.get(SiteValue, key)
-    if row is None:
-        row = SiteValue(key=key, value=podcast_guid_for(feed_url))
-        session.add(row)
+    if row is not None:
+        return row.value
+    session.add(SiteValue(key=key, value=podcast_guid_for(feed_url)))
+    try:
         session.commit()
-    return row.value
+    except IntegrityError:
+        session.rollback()
+    return session.get(SiteValue, key).value
 
 
 def content_version(session: Session) -> str:
