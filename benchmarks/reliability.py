@@ -4,13 +4,16 @@ a table to docs/reliability.md, so the page says what was last measured. Prints 
     .venv/bin/python benchmarks/reliability.py [--out docs/reliability.md] [--skip-crash]
 
 The figures (recovery time, segments kept) come from the tests' `record_property` values in the
-JUnit XML that pytest writes; nothing here asserts a time.
+JUnit XML that pytest writes; nothing here asserts a time. Sections other scripts keep on the page
+between `<!-- NAME:start -->` and `<!-- NAME:end -->` markers (benchmarks/load.py's figures) are
+carried over unchanged.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -23,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SUITES = {  # file -> what the row is about
     "tests/integration/test_crash_recovery.py": "Worker SIGKILLed mid-job, new worker started",
     "tests/integration/test_bad_inputs.py": "Bad input corpus (CLI and HTTP API): refused, nothing stored",
+    "tests/integration/test_hostile_input.py": "Hostile strings (XSS corpus) through the API and forms: every page, "
+                                               "feed and JSON file inert",
     "tests/pipeline/test_doctor.py": "`clinex doctor`: orphans, missing media, stale jobs, stuck episodes (local + S3)",
     "tests/pipeline/test_backup.py": "`clinex backup` / `clinex restore` round trips (SQLite, PostgreSQL, across)",
 }
@@ -94,6 +99,15 @@ def render(by_file: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
+_KEPT = re.compile(r"<!-- (\w+):start -->.*?<!-- \1:end -->", re.S)
+
+
+def keep_marked_sections(old_page: str, new_page: str) -> str:
+    """``new_page`` with the marked sections of ``old_page`` that it lacks added at its end."""
+    kept = [m.group(0) for m in _KEPT.finditer(old_page) if f"<!-- {m.group(1)}:start -->" not in new_page]
+    return "\n".join([new_page.rstrip("\n"), *("\n" + block for block in kept)]) + "\n"
+
+
 def _load() -> str:
     return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -115,6 +129,7 @@ def main() -> None:
         run_tests(files, xml)
         page = render(read_results(xml))
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    page = keep_marked_sections(args.out.read_text() if args.out.exists() else "", page)
     args.out.write_text(page)
     print(page)
 
