@@ -4,8 +4,8 @@
 
 The clinical lecture is generated with espeak-ng from sentences dense in glossary terms, so its
 reference text is exact. Each engine/mode runs in a fresh subprocess so its peak RSS is its own.
-Real human speech: no package installed here (or in the project's dependencies) ships a
-recording of a person speaking; pass one with --real to include it.
+Real human speech: 30 s of a telephone conversation that the PyPI package pyannote.audio ships
+as its sample (benchmarks/data/README.md), or any recording passed with --real.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+#: 30 s of a real telephone conversation with its reference (see benchmarks/data/README.md).
+REAL_SPEECH = ROOT / "benchmarks" / "data" / "real_speech.flac"
 MODES = {
     "fw-batched": dict(engine="faster-whisper", batch_size=8, beam_size=5),
     "fw-beam5": dict(engine="faster-whisper", batch_size=0, beam_size=5),
@@ -138,18 +140,17 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--real", type=Path, help="a recording of real speech, with PATH.txt as reference if any")
+    parser.add_argument("--real", type=Path, help="a recording of real speech, with PATH.txt as reference if any "
+                                                  "(default: benchmarks/data/real_speech.flac)")
     parser.add_argument("--modes", nargs="*", default=list(MODES))
     args = parser.parse_args()
     print(f"load average at start: {open('/proc/loadavg').read().split()[:3]} on {__import__('os').cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
         audio, reference, notes = make_lecture(args.minutes, Path(tmp))
         report(f"generated clinical lecture ({args.minutes:g} min)", audio, reference, notes, args.modes)
-    if args.real:
-        ref = args.real.with_suffix(".txt")
-        report("real speech", args.real, ref.read_text() if ref.exists() else None, "", args.modes)
-    else:
-        print("\nreal speech: none found shipped in an installed package (pass --real PATH)")
+    real = args.real or REAL_SPEECH
+    ref = real.with_suffix(".txt")
+    report("real speech", real, ref.read_text() if ref.exists() else None, "", args.modes)
 
 
 if __name__ == "__main__":
