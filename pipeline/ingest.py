@@ -7,6 +7,7 @@ step fails the stored original is deleted and the transaction rolled back.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audio
-from .errors import InvalidUpload
+from .errors import InvalidUpload, StorageError
 from .jobs import queue_processing
 from .models import (Episode, EpisodePerson, EpisodeStatus, EpisodeTag, Event, MediaFile, Person,
                      Summary, Tag, User)
@@ -23,6 +24,8 @@ from .settings import Settings
 from .storage import Storage, safe_filename
 from .text import slugify
 from .workflow import transition
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,19 @@ def ingest_recording(session: Session, storage: Storage, settings: Settings, aud
         session.commit()
     except BaseException:
         session.rollback()
-        storage.delete(key)
+        _delete_after_failure(storage, key)
         raise
     return IngestResult(episode.id, episode.slug, [j.id for j in jobs])
+
+
+def _delete_after_failure(storage: Storage, key: str) -> None:
+    """Remove what a failed ingest may have stored. When the store is down too, the ingest's own
+    error is the one to report (the caller shows one sentence, not this); a copy left behind is
+    an orphan that ``clinex doctor --fix`` removes."""
+    try:
+        storage.delete(key)
+    except StorageError as exc:
+        log.info("Could not remove %s after a failed upload (clinex doctor --fix will): %s", key, exc)
 
 
 def _refuse_duplicate(session: Session, sha: str) -> None:
