@@ -15,10 +15,11 @@ itself: the job IDs to send to the queue are returned in ``DoctorReport.dispatch
 are delivered is the caller's business (as with ``jobs.run_job``).
 
 ``recover_jobs`` is the part a worker runs by itself, on start and every few minutes: stale
-running jobs back in the queue, and episodes whose next step was never queued moved on. Every
-requeue is a compare-and-set on the job row as it was seen stale, so two workers (or a worker
-and ``clinex doctor --fix``) recovering at the same moment requeue a job once, and never one
-that moved on meanwhile.
+running jobs back in the queue, queued jobs that waited too long sent again (their message may
+never have reached the broker, or died with it), and episodes whose next step was never queued
+moved on. Every requeue is a compare-and-set on the job row as it was seen stale, so two workers
+(or a worker and ``clinex doctor --fix``) recovering at the same moment requeue a job once, and
+never one that moved on meanwhile.
 """
 
 from __future__ import annotations
@@ -113,15 +114,36 @@ def diagnose(ctx: JobContext, fix: bool = False, *, stale_after: timedelta = STA
 
 def recover_jobs(ctx: JobContext, stale_after: timedelta, max_attempts: int = MAX_ATTEMPTS) -> DoctorReport:
     """What a worker does by itself: requeue running jobs whose worker is gone or silent for
-    ``stale_after`` (failing them after ``max_attempts``), and move on episodes whose jobs all
-    finished but whose next step was never queued. Queued jobs, orphans and episodes that only
-    an editor can help are left to ``clinex doctor``. Job IDs to send are in ``dispatch``."""
+    ``stale_after`` (failing them after ``max_attempts``), send again queued jobs last sent more
+    than ``stale_after`` ago, and move on episodes whose jobs all finished but whose next step
+    was never queued. Orphans and episodes that only an editor can help are left to ``clinex
+    doctor``. Job IDs to send are in ``dispatch``."""
     report = DoctorReport()
     report.stale_jobs = [s for s in find_stale_jobs(ctx, stale_after, QUEUED_AFTER) if s.state == JobState.running.value]
     _fix_stale_jobs(ctx, report, max_attempts, stale_after, QUEUED_AFTER)
+    _resend_waiting_jobs(ctx, report, stale_after)
     report.stuck_episodes = find_stuck_episodes(ctx)
     _fix_stuck_episodes(ctx, report, give_up=False)
     return report
+
+
+def _resend_waiting_jobs(ctx: JobContext, report: DoctorReport, waited: timedelta) -> None:
+    """Queued jobs of processing episodes not sent for ``waited``: the broker may have been down
+    when they were queued (or lost its messages). A second message for a job is harmless, its
+    claim is compare-and-set; ``heartbeat_at`` records the send, so each wait sends it once."""
+    now = utcnow()
+    with ctx.sessions() as session:
+        waiting = session.scalars(select(Job).join(Episode, Episode.id == Job.episode_id).where(
+            Job.state == JobState.queued.value, Episode.status == EpisodeStatus.processing.value))
+        seen = [(j.id, j.kind, j.heartbeat_at) for j in waiting if now - _aware(j.heartbeat_at or j.created_at) > waited]
+    for job_id, kind, heartbeat_at in seen:
+        with ctx.sessions.begin() as session:
+            as_seen = Job.heartbeat_at.is_(None) if heartbeat_at is None else Job.heartbeat_at == heartbeat_at
+            sent = session.execute(update(Job).where(Job.id == job_id, Job.state == JobState.queued.value, as_seen)
+                                   .values(heartbeat_at=utcnow()).execution_options(synchronize_session=False))
+        if sent.rowcount == 1:
+            report.dispatch.append(job_id)
+            report.actions.append(f"sent job {job_id} ({kind}) again: not picked up for {_minutes(waited)}")
 
 
 # --- storage ------------------------------------------------------------------------------------

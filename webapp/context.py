@@ -58,11 +58,23 @@ class InlineDispatcher:
 
 
 class CeleryDispatcher:
-    """Queues jobs on the Celery broker; workers pick them up."""
+    """Queues jobs on the Celery broker; workers pick them up.
+
+    A broker that cannot be reached does not fail the upload or approval that queued the jobs:
+    they are committed as ``queued`` Job rows, and a worker's recovery (``doctor.recover_jobs``)
+    sends them again once they have waited ``CLINEX_STALE_JOB_SECONDS``."""
 
     def __init__(self, celery):
         self.celery = celery
 
     def dispatch(self, job_ids: Iterable[int]) -> None:
-        for job_id in job_ids:
-            self.celery.send_task("clinex.run_job", args=[job_id])
+        from kombu.exceptions import OperationalError
+
+        pending = list(job_ids)
+        for n, job_id in enumerate(pending):
+            try:
+                self.celery.send_task("clinex.run_job", args=[job_id])
+            except OperationalError as exc:
+                log.warning("The job queue cannot be reached (%s); job(s) %s stay queued and a worker sends "
+                            "them once the queue is back.", exc, ", ".join(map(str, pending[n:])))
+                return
