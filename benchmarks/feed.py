@@ -105,7 +105,7 @@ def main(episodes: int = 1000, repeats: int = 7) -> None:
     print(f"  check_feed: {(time.perf_counter() - t0) * 1000:.1f} ms, {len(problems)} problems")
 
 
-def http(episodes: int, requests: int = 500) -> None:
+def http(episodes: int = 1000, requests: int = 500) -> None:
     """GET /feed.xml through the Flask app (test client, no network) on a SQLite instance holding
     ``episodes`` published episodes: the first request after a change (query + render + cache),
     then cached 200s, then 304s to clients that send the ETag back."""

@@ -387,6 +387,15 @@ def test_hostile_text_shows_as_text(site):
     assert all(shown(name) in meta for name in speakers)
     assert sorted(_text(page, "//p[@class='tags']/a")) == sorted(shown(t) for t in tags)
     assert chapters and all(shown(c) in " ".join(_text(page, "//ol[@class='chapters']/li")) for c in chapters)
+    # a right-to-left override in a title, a name or a chapter stays inside its <bdi>, so it cannot
+    # reverse the text around it
+    overrides = 0
+    for xpath in ("//article/h1", "//p[@class='meta']", "//ol[@class='chapters']/li"):
+        for node in page.xpath(xpath + "//text()[contains(., '\u202e')]"):
+            holder = node.getparent().getparent() if node.is_tail else node.getparent()
+            assert holder is not None and holder.xpath("ancestor-or-self::bdi"), (xpath, str(node)[:40])
+            overrides += 1
+    assert overrides >= 1
     summary = " ".join(_text(page, "//section[@id='summary']"))
     assert all(f"n{i:02d}" in summary for i in range(len(CORPUS)))
     assert "<script>alert(1)</script>" in summary  # escaped by Markdown, so shown, not dropped

@@ -54,3 +54,25 @@ def test_impossible_ranges_answer_416(site, header):
 
 def test_unknown_media_is_404(site):
     assert site["client"].get("/media/not-a-uuid/none.mp3").status_code == 404
+
+
+def test_with_a_cdn_downloads_are_counted_then_redirected(published_sample):
+    """CLINEX_MEDIA_BASE_URL: GET answers 302 to the same key under the CDN address (after the
+    download is counted); HEAD is still answered here with the exact length."""
+    from pipeline.models import Download
+    from webapp import create_app
+
+    app = create_app({**published_sample["values"], "MEDIA_BASE_URL": "https://cdn.example.org/podcast/"})
+    app.config.update(TESTING=True)
+    site = published_client(published_sample)
+    client, key = app.test_client(), site["media"].storage_key
+    ctx = app.extensions["clinex"]
+    with ctx.sessions() as session:
+        before = session.query(Download).filter_by(episode_id=site["episode"].id).count()
+    response = client.get(site["path"], headers={"User-Agent": "Overcast/3.0 (cdn test)"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"https://cdn.example.org/podcast/{key}"
+    with ctx.sessions() as session:
+        assert session.query(Download).filter_by(episode_id=site["episode"].id).count() == before + 1
+    head = client.head(site["path"])
+    assert head.status_code == 200 and int(head.headers["Content-Length"]) == site["media"].size

@@ -41,7 +41,7 @@ def test_request_changes_needs_a_note_and_is_audited(as_role, session, queued):
     event = session.query(AuditEvent).filter_by(episode_id=queued).order_by(AuditEvent.id.desc()).first()
     assert (event.to_state, event.reason) == ("changes_requested", "Fix 2:10")
     history = editor.get(f"/review/{queued}").get_data(as_text=True)
-    assert "in review → changes requested by Editor <q>Fix 2:10</q>" in history
+    assert "in review → changes requested by <bdi>Editor</bdi> <q>Fix 2:10</q>" in history
 
 
 def test_accept_and_drop_tags(as_role, session, queued):

@@ -53,6 +53,11 @@ def published_media(uuid: str, name: str):
     if media is None or media.episode.status != EpisodeStatus.published.value or not may_hear(media.episode):
         abort(404, "No such episode file.")
     record_download(media.episode_id, media.size)
+    cdn = current_app.config["CLINEX"].MEDIA_BASE_URL
+    if cdn and request.method == "GET" and not media.episode.members_only:
+        # Published keys are never rewritten (a changed file gets a new key), so the edge may
+        # keep them for good; members-only files stay behind the token check below.
+        return redirect(f"{cdn.rstrip('/')}/{key}", code=302)
     storage = ctx().storage
     if isinstance(storage, S3Storage) and request.method == "GET":
         return redirect(storage.url(key), code=302)
