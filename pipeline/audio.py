@@ -362,6 +362,7 @@ def _number(pattern: str, text: str, default: float | None = None) -> float | No
 
 def _parse_ebur128(text: str) -> tuple[float, float | None, float | None]:
     """(integrated LUFS, loudness range LU, true peak dBFS) from ebur128's summary."""
+    text = _without_progress(text)
     summary = text[text.rfind("Summary:"):]
     integrated = _number(r"\bI:\s+(\S+) LUFS", summary)
     if integrated is None:
@@ -478,9 +479,20 @@ def _calibration_loudness(excerpts: Path, nominal: float, steps: list[float], op
     return values[0], values[1:]
 
 
+# ffmpeg writes a log line's "[Parsed_ebur128_N @ 0x…] [info] " prefixes and its text in separate
+# writes, and newer builds (the one imageio-ffmpeg ships) write the -progress key=value lines from
+# another thread, so one can land in the middle of a log line.
+_PROGRESS_LINE = re.compile(r"(?:frame|fps|stream_\d+_\d+_q|bitrate|total_size|out_time_us|out_time_ms|out_time"
+                            r"|dup_frames|drop_frames|speed|progress)=[^\n]*\n")
+
+
+def _without_progress(text: str) -> str:
+    return _PROGRESS_LINE.sub("", text)
+
+
 def _summaries_in_order(text: str) -> list[float]:
     """Integrated loudness of each ebur128 instance in a graph, in the order they were written."""
-    parts = re.split(r"\[Parsed_ebur128_(\d+) @ [^\]]*\] \[info\] Summary:", text)
+    parts = re.split(r"\[Parsed_ebur128_(\d+) @ [^\]]*\] \[info\] Summary:", _without_progress(text))
     # ffmpeg may build the graph twice and print an empty summary for the first one: last wins.
     blocks = dict((int(index), block) for index, block in zip(parts[1::2], parts[2::2]))
     return [_number(r"\bI:\s+(\S+) LUFS", blocks[index], default=-math.inf) for index in sorted(blocks)]
