@@ -20,18 +20,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tests.conftest import ROOT, SAMPLE
+from tests.integration.workers import wait_for as _wait_for
 
 pytestmark = [pytest.mark.slow]
-
-
-def _wait_for(predicate, timeout: float, what: str, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def make_instance(tmp_path, kind: str):
