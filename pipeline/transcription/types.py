@@ -43,8 +43,8 @@ class TranscriptionOptions:
 
     engine: str = "faster-whisper"
     model: str = "tiny.en"
-    beam_size: int = 5
-    batch_size: int = 8
+    beam_size: int = 3
+    batch_size: int = 4
     threads: int = 0
     language: str = "en"
     hotwords: list[str] = field(default_factory=list)
