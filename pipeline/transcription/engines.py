@@ -53,8 +53,20 @@ def _is_bundled(model: str) -> bool:
     return model in ("", BUNDLED_MODEL, "bundled")
 
 
-def _threads(options: TranscriptionOptions) -> int:
-    return options.threads or os.cpu_count() or 1
+MAX_PARALLEL = 4
+
+
+def plan(options: TranscriptionOptions) -> tuple[int, int]:
+    """(blocks transcribed side by side, CPU threads for each) for these options.
+
+    CTranslate2 gains little from a second thread on a model as small as tiny.en, so by default
+    the cores go to separate blocks, one thread each. openai-whisper runs one block at a time.
+    """
+    total = options.threads or os.cpu_count() or 1
+    if options.engine != "faster-whisper":
+        return 1, total
+    workers = max(1, options.parallel or min(total, MAX_PARALLEL))
+    return workers, max(1, total // workers)
 
 
 class Engine(Protocol):
@@ -69,25 +81,29 @@ class FasterWhisperEngine:
 
     name = "faster-whisper"
 
-    def __init__(self, model: str, threads: int):
-        from faster_whisper import BatchedInferencePipeline, WhisperModel
+    def __init__(self, model: str, threads: int, workers: int = 1):
+        from faster_whisper import WhisperModel
 
         source = str(bundled_model_path()) if _is_bundled(model) else model
         try:
             # local_files_only: a model name must already be in the Hugging Face cache; we never
             # download while a job runs.
-            self.model = WhisperModel(source, device="cpu", compute_type="int8",
-                                      cpu_threads=threads, local_files_only=True)
+            # num_workers: that many threads may decode at once, sharing one copy of the weights.
+            self.model = WhisperModel(source, device="cpu", compute_type="int8", cpu_threads=threads,
+                                      num_workers=workers, local_files_only=True)
         except Exception as exc:  # faster-whisper raises plain RuntimeError/OSError/ValueError
             raise TranscriptionError(f"Cannot load speech model {model!r}: {exc}") from exc
-        self.batched = BatchedInferencePipeline(self.model)
 
     def segments(self, audio: np.ndarray, options: TranscriptionOptions) -> Iterator[Segment]:
         common = dict(language=options.language, beam_size=options.beam_size,
                       word_timestamps=options.word_timestamps,
                       hotwords=" ".join(options.hotwords) or None)
         if options.batch_size > 0:
-            raw, _ = self.batched.transcribe(audio, batch_size=options.batch_size, vad_filter=True, **common)
+            from faster_whisper import BatchedInferencePipeline
+
+            # A pipeline per call: it keeps per-run state, and blocks may run in parallel threads.
+            pipeline = BatchedInferencePipeline(self.model)
+            raw, _ = pipeline.transcribe(audio, batch_size=options.batch_size, vad_filter=True, **common)
         else:
             # Conditioning on previous text is what lets one bad window poison the next ones.
             raw, _ = self.model.transcribe(audio, vad_filter=options.vad, condition_on_previous_text=False,
@@ -169,13 +185,14 @@ def get_engine(options: TranscriptionOptions, cache_dir: str | None = None) -> E
 
     Raises TranscriptionError for an unknown engine or a model that cannot be loaded.
     """
-    key = (options.engine, options.model, _threads(options))
+    workers, threads = plan(options)
+    key = (options.engine, options.model, workers, threads)
     with _ENGINES_LOCK:
         if key not in _ENGINES:
             if options.engine == "faster-whisper":
-                _ENGINES[key] = FasterWhisperEngine(options.model, _threads(options))
+                _ENGINES[key] = FasterWhisperEngine(options.model, threads, workers)
             elif options.engine == "openai-whisper":
-                _ENGINES[key] = OpenAIWhisperEngine(options.model, _threads(options), cache_dir)
+                _ENGINES[key] = OpenAIWhisperEngine(options.model, threads, cache_dir)
             else:
                 raise TranscriptionError(f"Unknown transcription engine {options.engine!r}; use one of {', '.join(ENGINES)}.")
         return _ENGINES[key]

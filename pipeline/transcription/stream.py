@@ -16,15 +16,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
 from pipeline.errors import TranscriptionError
 
-from .engines import get_engine
+from .engines import get_engine, plan
 from .guards import Timeline, break_loops, is_hallucination
 from .types import Segment, TranscriptionInfo, TranscriptionOptions
 
@@ -137,15 +139,44 @@ def _block_segments(engine, samples: np.ndarray, offset: float, options: Transcr
         yield from split_long(moved)
 
 
-def _stream(path, options: TranscriptionOptions, start_at: float, first_index: int, engine
+def _transcribed_blocks(blocks: Iterator[tuple[float, np.ndarray]], engine, options: TranscriptionOptions,
+                       workers: int) -> Iterator[tuple[float, float, Iterable[Segment]]]:
+    """(start, end, segments) of each block, in order.
+
+    One worker streams each segment as the engine makes it. More workers transcribe the next
+    blocks in threads meanwhile (CTranslate2 releases the GIL), and hand over each block whole,
+    in order; every block is transcribed exactly as it would be alone, so the text is the same.
+    """
+    if workers <= 1:
+        for offset, samples in blocks:
+            yield offset, offset + len(samples) / SAMPLE_RATE, _block_segments(engine, samples, offset, options)
+        return
+    pending: deque[tuple[float, float, Future]] = deque()
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="transcribe")
+    try:
+        for offset, samples in blocks:
+            if len(pending) >= workers:
+                start, end, done = pending.popleft()
+                yield start, end, done.result()
+            pending.append((offset, offset + len(samples) / SAMPLE_RATE,
+                            pool.submit(lambda s=samples, o=offset: list(_block_segments(engine, s, o, options)))))
+        while pending:
+            start, end, done = pending.popleft()
+            yield start, end, done.result()
+    finally:
+        # A consumer that stops early (cancelled job, error) waits only for the blocks running now.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stream(path, options: TranscriptionOptions, start_at: float, first_index: int, engine, workers: int
             ) -> Iterator[Segment]:
     index = first_index
-    for offset, samples in decode_blocks(path, options.block_seconds):
-        block_end = offset + len(samples) / SAMPLE_RATE
-        if block_end <= start_at:
-            continue  # decoded only to find the same cuts as the first run
+    # Blocks before start_at are decoded only to find the same cuts as the first run.
+    blocks = ((offset, samples) for offset, samples in decode_blocks(path, options.block_seconds)
+              if offset + len(samples) / SAMPLE_RATE > start_at)
+    for offset, block_end, segments in _transcribed_blocks(blocks, engine, options, workers):
         timeline = Timeline(offset, block_end)
-        for seg in _block_segments(engine, samples, offset, options):
+        for seg in segments:
             placed = timeline.place(seg)
             # Segments ending at or before start_at were saved by the run that was interrupted.
             if placed is None or placed.end <= start_at + 1e-3 or not placed.text.strip():
@@ -169,4 +200,4 @@ def transcribe(audio_path: str | os.PathLike, options: TranscriptionOptions, *, 
     engine = get_engine(options, cache_dir)
     info = TranscriptionInfo(engine=options.engine, model=options.model, options=options.as_dict(),
                              language=options.language, duration=duration)
-    return info, _stream(audio_path, options, start_at, first_index, engine)
+    return info, _stream(audio_path, options, start_at, first_index, engine, plan(options)[0])

@@ -38,14 +38,17 @@ class TranscriptionOptions:
     """How a transcript is made; stored with the transcript so it says how it was made.
 
     ``batch_size`` 0 means faster-whisper's sequential decoder; above 0 its batched pipeline,
-    which always runs the Silero VAD. ``threads`` 0 means all cores.
+    which always runs the Silero VAD. ``threads`` 0 means all cores. ``parallel`` is how many
+    blocks faster-whisper transcribes side by side, sharing the ``threads`` (0: one per core, at
+    most four); on two cores two one-thread decoders do half as much again as one two-thread one.
     """
 
     engine: str = "faster-whisper"
     model: str = "tiny.en"
     beam_size: int = 3
-    batch_size: int = 4
+    batch_size: int = 2
     threads: int = 0
+    parallel: int = 0
     language: str = "en"
     hotwords: list[str] = field(default_factory=list)
     vad: bool = True
@@ -63,6 +66,7 @@ class TranscriptionOptions:
             beam_size=settings.WHISPER_BEAM_SIZE,
             batch_size=settings.WHISPER_BATCH_SIZE,
             threads=settings.WHISPER_THREADS,
+            parallel=settings.WHISPER_PARALLEL,
         )
         values.update(overrides)
         return cls(**values)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import jiwer
@@ -15,8 +16,9 @@ pytestmark = pytest.mark.slow
 
 SPEECH = Path(__file__).resolve().parent.parent / "fixtures" / "speech"
 TALK = SPEECH / "clinic_talk.mp3"
-# 20-s blocks make the 57-s talk span three blocks, so cuts and resuming across them are tested.
-OPTIONS = TranscriptionOptions(block_seconds=20)
+# 20-s blocks make the 57-s talk span three blocks, so cuts and resuming across them are tested;
+# two of them are transcribed side by side, as on a two-core worker.
+OPTIONS = TranscriptionOptions(block_seconds=20, parallel=2)
 
 
 def words_of(text: str) -> list[str]:
@@ -58,6 +60,14 @@ def test_resume_after_kill_gives_the_same_text(full_run):
     # Same blocks, same decoding: identical words and times, nothing duplicated or missing.
     assert [(s.index, s.text, s.start, s.end) for s in resumed] == \
         [(s.index, s.text, s.start, s.end) for s in reference]
+
+
+def test_blocks_side_by_side_give_the_same_transcript_as_one_at_a_time(full_run):
+    _, reference = full_run
+    for parallel in (1, 3):
+        _, segments = transcribe(TALK, replace(OPTIONS, parallel=parallel))
+        assert [(s.index, s.text, s.start, s.end, s.words) for s in segments] == \
+            [(s.index, s.text, s.start, s.end, s.words) for s in reference]
 
 
 def test_glossary_fixes_terms_in_a_real_transcript(full_run):

@@ -218,7 +218,21 @@ def test_blocks_cover_the_audio_and_cut_in_pauses(tmp_path):
 def test_options_from_settings():
     from pipeline.settings import load_settings
 
-    settings = load_settings({"WHISPER_BEAM_SIZE": 2, "WHISPER_BATCH_SIZE": 0}, environ={})
+    settings = load_settings({"WHISPER_BEAM_SIZE": 2, "WHISPER_BATCH_SIZE": 0, "WHISPER_PARALLEL": 1}, environ={})
     options = TranscriptionOptions.from_settings(settings, hotwords=["Sciton"])
-    assert (options.engine, options.model, options.beam_size, options.batch_size) == ("faster-whisper", "tiny.en", 2, 0)
+    assert (options.engine, options.model, options.beam_size, options.batch_size, options.parallel) == \
+        ("faster-whisper", "tiny.en", 2, 0, 1)
     assert options.as_dict()["hotwords"] == ["Sciton"]
+
+
+@pytest.mark.parametrize("engine, threads, parallel, expected", [
+    ("faster-whisper", 2, 0, (2, 1)),   # two cores: two blocks side by side, a thread each
+    ("faster-whisper", 8, 0, (4, 2)),   # at most four blocks; the threads are shared out
+    ("faster-whisper", 1, 0, (1, 1)),
+    ("faster-whisper", 4, 1, (1, 4)),   # one block at a time, streaming each segment
+    ("faster-whisper", 2, 4, (4, 1)),   # asked for more blocks than threads: one thread each
+    ("openai-whisper", 4, 0, (1, 4)),   # the reference engine runs one block at a time
+])
+def test_parallel_plan(engine, threads, parallel, expected):
+    options = TranscriptionOptions(engine=engine, threads=threads, parallel=parallel)
+    assert engines.plan(options) == expected
