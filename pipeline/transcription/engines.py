@@ -76,6 +76,25 @@ class Engine(Protocol):
         """Segments of one block, times relative to its start (index is left at 0)."""
 
 
+def _limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's malloc arenas for this process.
+
+    glibc gives threads that allocate at once their own heap arenas, and each keeps the
+    buffers freed into it; with blocks decoded in parallel threads that held ~100 MB more at
+    peak (measured on an hour: 1,006 MB -> 898 MB, same speed). Not glibc: nothing to do.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        if libc is not None and hasattr(libc, "mallopt"):
+            libc.mallopt(-8, arenas)  # M_ARENA_MAX
+    except OSError:
+        pass
+
+
 class FasterWhisperEngine:
     """CTranslate2 int8 on CPU; the batched pipeline (with Silero VAD) when batch_size > 0."""
 
@@ -85,6 +104,8 @@ class FasterWhisperEngine:
         from faster_whisper import WhisperModel
 
         source = str(bundled_model_path()) if _is_bundled(model) else model
+        if workers > 1:
+            _limit_malloc_arenas()
         try:
             # local_files_only: a model name must already be in the Hugging Face cache; we never
             # download while a job runs.
