@@ -7,12 +7,15 @@ What it finds:
 * MediaFile rows whose object is missing from storage (only a backup can bring those back);
 * stale jobs: running with no heartbeat for ``stale_after`` (or whose worker process on this host
   is gone), or queued for longer than ``queued_after``;
-* episodes in ``processing`` with no live job.
+* episodes in ``processing`` with no live job;
+* upload spools in ``INSTANCE_PATH/uploads`` that no live process holds: the web server was killed
+  in the middle of a form upload (``pipeline.spool``).
 
-With ``fix=True`` it deletes orphans (older than ``grace``), puts stale jobs back in the queue (or
-fails them for good after ``max_attempts``) and unsticks episodes. It never dispatches anything
-itself: the job IDs to send to the queue are returned in ``DoctorReport.dispatch``, because how jobs
-are delivered is the caller's business (as with ``jobs.run_job``).
+With ``fix=True`` it deletes orphans (older than ``grace``) and leftover spools, puts stale jobs
+back in the queue (or fails them for good after ``max_attempts``) and unsticks episodes. It never
+dispatches anything itself: the job IDs to send to the queue are returned in
+``DoctorReport.dispatch``, because how jobs are delivered is the caller's business (as with
+``jobs.run_job``).
 
 ``recover_jobs`` is the part a worker runs by itself, on start and every few minutes: stale
 running jobs back in the queue, queued jobs that waited too long sent again (their message may
@@ -34,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from .jobs import PROCESS_STARTED, PROCESSING_KINDS, JobContext, advance, worker_name
 from .models import Episode, EpisodeStatus, Job, JobState, MediaFile, Transcript, utcnow
+from .spool import LeftoverUpload, delete_leftover_upload, find_leftover_uploads, uploads_folder
 from .steps import TRANSCRIPT_FORMATS
 from .workflow import transition
 
@@ -80,12 +84,14 @@ class DoctorReport:
     missing_media: list[MissingMedia] = field(default_factory=list)
     stale_jobs: list[StaleJob] = field(default_factory=list)
     stuck_episodes: list[StuckEpisode] = field(default_factory=list)
+    leftover_uploads: list[LeftoverUpload] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     dispatch: list[int] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
-        return not (self.orphans or self.missing_media or self.stale_jobs or self.stuck_episodes)
+        return not (self.orphans or self.missing_media or self.stale_jobs or self.stuck_episodes
+                    or self.leftover_uploads)
 
     def as_dict(self) -> dict:
         return {"healthy": self.healthy, **asdict(self)}
@@ -109,6 +115,9 @@ def diagnose(ctx: JobContext, fix: bool = False, *, stale_after: timedelta = STA
     report.missing_media = find_missing_media(ctx)
     if fix:
         _delete_orphans(ctx, report, grace)
+    report.leftover_uploads = find_leftover_uploads(uploads_folder(ctx.settings.instance_path))
+    if fix:
+        _delete_leftover_uploads(report)
     return report
 
 
@@ -209,6 +218,12 @@ def _age(storage, key: str) -> timedelta:
         return timedelta(0)
     head = storage._call("inspect", key, client.head_object, Bucket=storage.bucket, Key=storage._key(key))
     return utcnow() - head["LastModified"]
+
+
+def _delete_leftover_uploads(report: DoctorReport) -> None:
+    for leftover in report.leftover_uploads:
+        if delete_leftover_upload(leftover.path):
+            report.actions.append(f"deleted leftover upload {leftover.path} ({leftover.size} bytes)")
 
 
 # --- jobs ---------------------------------------------------------------------------------------

@@ -288,12 +288,13 @@ def settings_command() -> None:
 
 
 @main.command()
-@click.option("--fix", is_flag=True, help="Delete orphaned files, requeue or fail stale jobs, unstick episodes.")
+@click.option("--fix", is_flag=True, help="Delete orphaned files and leftover uploads, requeue or fail stale jobs, "
+              "unstick episodes.")
 @click.option("--stale-minutes", default=15.0, show_default=True, help="A running job silent this long is stale.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @friendly
 def doctor(fix: bool, stale_minutes: float, as_json: bool) -> None:
-    """Find orphaned storage files, missing media, stale jobs and stuck episodes (exit 1 if any)."""
+    """Find orphaned storage files, missing media, stale jobs, stuck episodes and leftover uploads (exit 1 if any)."""
     report = ops.doctor(fix=fix, stale_minutes=stale_minutes)
     if as_json:
         echo_json(report.as_dict())
@@ -312,6 +313,8 @@ def _print_doctor(report) -> None:
         click.echo(f"stale    job {j.job_id} {j.kind} of episode {j.episode_id}: {j.reason}")
     for e in report.stuck_episodes:
         click.echo(f"stuck    episode {e.episode_id} ({e.title}): {e.reason}")
+    for u in report.leftover_uploads:
+        click.echo(f"leftover {u.path}  ({u.size} bytes of an upload whose server was stopped mid-request)")
     for action in report.actions:
         click.echo(f"fixed    {action}")
     if report.healthy:

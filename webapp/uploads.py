@@ -1,7 +1,8 @@
 """Getting recordings onto disk without holding them in memory, and into the pipeline.
 
-* Plain form posts: Werkzeug writes file parts to a named temporary file in
-  ``INSTANCE_PATH/uploads`` (``UploadRequest``), whose path goes straight to ``ingest_recording``.
+* Plain form posts: Werkzeug writes file parts to a spool file in ``INSTANCE_PATH/uploads``
+  (``UploadRequest``, ``pipeline.spool``), whose path goes straight to ``ingest_recording``; one
+  that a killed server leaves behind is found and removed by ``clinex doctor``.
 * Chunked uploads (the studio's JavaScript, for big files): the browser creates an upload, then
   sends the file in slices appended to ``uploads/<user id>/<upload id>.part``; a slice at the
   wrong offset is refused with the current size so the browser can resume from there.
@@ -12,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -22,6 +22,7 @@ from flask import Request, current_app
 
 from pipeline.errors import InvalidUpload
 from pipeline.notes import EpisodeMeta, EventRef, Speaker, parse_notes
+from pipeline.spool import open_spool, uploads_folder
 
 CHUNK_BYTES = 8 * 1024 * 1024
 STALE_SECONDS = 24 * 3600
@@ -29,7 +30,7 @@ _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def uploads_dir() -> Path:
-    path = current_app.config["CLINEX"].instance_path / "uploads"
+    path = uploads_folder(current_app.config["CLINEX"].instance_path)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -38,7 +39,7 @@ class UploadRequest(Request):
     """Spools file parts to a named file on disk (Werkzeug's default has no usable path)."""
 
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
-        return tempfile.NamedTemporaryFile("wb+", dir=uploads_dir(), prefix="form-", suffix=".part")
+        return open_spool(uploads_dir())
 
 
 @dataclass
