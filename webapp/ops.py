@@ -289,6 +289,20 @@ def render_feed_bytes(tag: str | None = None, settings: Settings | None = None) 
                            path=f"/tags/{found.slug}/feed.xml", title_suffix=found.name)
 
 
+FORM_OVERHEAD_BYTES = 2 << 20  # above the app's own limit: the upload plus 1 MB of form
+
+
+def _die_with_parent() -> None:
+    """In the embedded worker before it starts: SIGTERM it if the server dies, even by SIGKILL,
+    so no worker is left running jobs for a server that is gone (Linux; elsewhere a no-op)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def serve(host: str, port: int, *, threads: int = 8, with_worker: bool = True, echo=print,
           settings: Settings | None = None) -> None:
     """waitress in this process, and one worker process beside it (stopped with the server)."""
@@ -302,11 +316,15 @@ def serve(host: str, port: int, *, threads: int = 8, with_worker: bool = True, e
     child = None
     if with_worker:
         # Two job slots: audio preparation and transcription of an upload run side by side.
-        child = subprocess.Popen([sys.executable, "-m", "webapp", "worker", "--concurrency", "2"], env={**os.environ})
+        child = subprocess.Popen([sys.executable, "-m", "webapp", "worker", "--concurrency", "2"], env={**os.environ},
+                                 preexec_fn=_die_with_parent)
         echo(f"Worker started (pid {child.pid}).")
     echo(f"Serving on http://{host}:{port}  (feed: http://{host}:{port}/feed.xml)")
     try:
-        waitress_serve(app, host=host, port=port, threads=threads, ident="clinex")
+        # waitress refuses bodies over 1 GB by default; the app's own limit (a clear 413 page)
+        # must be the one that applies, so waitress allows a little more than that.
+        waitress_serve(app, host=host, port=port, threads=threads, ident="clinex",
+                       max_request_body_size=ctx.settings.MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES)
     finally:
         if child is not None and child.poll() is None:
             child.send_signal(signal.SIGTERM)

@@ -68,13 +68,13 @@ def recording(tmp_path) -> Path:
 
 
 class Server:
-    """`clinex serve --no-worker` in a session of its own, its log in a file."""
+    """`clinex serve --no-worker` (or with its embedded worker) in a session of its own, its log in a file."""
 
-    def __init__(self, env: dict, log: Path):
+    def __init__(self, env: dict, log: Path, worker: bool = False):
         self.port, self.log = free_port(), log
         with open(log, "ab") as out:
             self.proc = subprocess.Popen([sys.executable, "-m", "webapp", "serve", "--host", "127.0.0.1", "--port",
-                                          str(self.port), "--threads", "4", "--no-worker"],
+                                          str(self.port), "--threads", "4", "--worker" if worker else "--no-worker"],
                                          cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                          start_new_session=True)
         self.base = f"http://127.0.0.1:{self.port}"
@@ -328,3 +328,24 @@ def _broker_messages(settings) -> int:
         count = conn.scalar(text("SELECT COUNT(*) FROM kombu_message WHERE visible = 1"))
     engine.dispose()
     return count
+
+
+def running(pid: int) -> bool:
+    """The process exists and is not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def test_the_embedded_worker_stops_when_the_server_is_killed(instance):
+    server = Server(instance.env, instance.log, worker=True)
+    instance.servers.append(server)
+    server.wait_serving()
+    started = re.search(r"Worker started \(pid (\d+)\)", server.output())
+    assert started, server.output()
+    worker = int(started.group(1))
+    assert running(worker)
+    server.kill()
+    # No orphan left running jobs for a server that is gone.
+    wait_for(lambda: not running(worker), 60, "the embedded worker to stop after its server died")
