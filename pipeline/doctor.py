@@ -78,6 +78,13 @@ class StuckEpisode:
     reason: str
 
 
+@dataclass(frozen=True)
+class UnfinishedUpload:
+    key: str
+    upload_id: str
+    started: str
+
+
 @dataclass
 class DoctorReport:
     orphans: list[Orphan] = field(default_factory=list)
@@ -85,13 +92,14 @@ class DoctorReport:
     stale_jobs: list[StaleJob] = field(default_factory=list)
     stuck_episodes: list[StuckEpisode] = field(default_factory=list)
     leftover_uploads: list[LeftoverUpload] = field(default_factory=list)
+    unfinished_uploads: list[UnfinishedUpload] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     dispatch: list[int] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
         return not (self.orphans or self.missing_media or self.stale_jobs or self.stuck_episodes
-                    or self.leftover_uploads)
+                    or self.leftover_uploads or self.unfinished_uploads)
 
     def as_dict(self) -> dict:
         return {"healthy": self.healthy, **asdict(self)}
@@ -118,6 +126,11 @@ def diagnose(ctx: JobContext, fix: bool = False, *, stale_after: timedelta = STA
     report.leftover_uploads = find_leftover_uploads(uploads_folder(ctx.settings.instance_path))
     if fix:
         _delete_leftover_uploads(report)
+    report.unfinished_uploads = find_unfinished_uploads(ctx, grace)
+    if fix:
+        for upload in report.unfinished_uploads:
+            ctx.storage.abort_upload(upload.key, upload.upload_id)
+            report.actions.append(f"aborted the unfinished upload of {upload.key} (begun {upload.started})")
     return report
 
 
@@ -218,6 +231,14 @@ def _age(storage, key: str) -> timedelta:
         return timedelta(0)
     head = storage._call("inspect", key, client.head_object, Bucket=storage.bucket, Key=storage._key(key))
     return utcnow() - head["LastModified"]
+
+
+def find_unfinished_uploads(ctx: JobContext, grace: timedelta = ORPHAN_GRACE) -> list[UnfinishedUpload]:
+    """Multipart uploads to the store begun more than ``grace`` ago and never completed: what a
+    process killed mid-store leaves behind (younger ones may still be in progress)."""
+    now = utcnow()
+    return [UnfinishedUpload(key, upload_id, started.isoformat(timespec="seconds"))
+            for key, upload_id, started in ctx.storage.unfinished_uploads() if now - _aware(started) >= grace]
 
 
 def _delete_leftover_uploads(report: DoctorReport) -> None:

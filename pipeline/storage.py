@@ -16,6 +16,7 @@ import tempfile
 import unicodedata
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Iterator
 from urllib.parse import urlparse
@@ -122,6 +123,13 @@ class Storage(ABC):
         with self.open(key) as src, open(path, "wb") as dst:
             shutil.copyfileobj(src, dst, CHUNK)
         return path
+
+    def unfinished_uploads(self) -> Iterator[tuple[str, str, datetime]]:
+        """Multipart uploads left unfinished; only object stores have them."""
+        return iter(())
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        """Discard an unfinished upload's parts (nothing to do where there are none)."""
 
     def local_path(self, key: str) -> Path | None:
         """The object's path on this machine when it has one (local storage), else None."""
@@ -262,6 +270,20 @@ class S3Storage(Storage):
         for page in pages:
             for obj in page.get("Contents", []):
                 yield obj["Key"][strip:]
+
+    def unfinished_uploads(self):
+        """(key, upload id, started) of multipart uploads begun under the prefix and never completed
+        or aborted: readers never see them, but the store keeps (and bills) their parts."""
+        full = self.prefix + "/" if self.prefix else ""
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        pages = self._call("list", "unfinished uploads", lambda: list(paginator.paginate(Bucket=self.bucket, Prefix=full)))
+        for page in pages:
+            for upload in page.get("Uploads", []):
+                yield upload["Key"][len(full):], upload["UploadId"], upload["Initiated"]
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        self._call("abort the upload of", key, self.client.abort_multipart_upload, Bucket=self.bucket,
+                   Key=self._key(key), UploadId=upload_id)
 
     def url(self, key):
         return self._call("sign", key, self.client.generate_presigned_url, "get_object",

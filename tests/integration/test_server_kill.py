@@ -260,7 +260,10 @@ def kill_while_the_recording_goes_to_s3(instance: Instance, recording: Path) -> 
     [spool] = files_under(instance.uploads)
     assert spool.stat().st_size == recording.stat().st_size
     live = diagnose(instance.ctx)  # a spool its request still holds is no leftover
-    assert live.healthy, live.as_dict()
+    # (The multipart upload in progress is not checked here: moto dates every upload 2010, so it
+    # looks older than the doctor's grace period for uploads in progress.)
+    assert not (live.leftover_uploads or live.orphans or live.missing_media or live.stale_jobs
+                or live.stuck_episodes), live.as_dict()
     server.kill()
     s3.released.set()  # the held parts are answered 503, to nobody
     s3.hold_parts = False
@@ -278,9 +281,14 @@ def assert_the_doctor_removes_the_spool(instance: Instance, spool: Path) -> None
     report = json.loads(found.stdout)
     assert [u["path"] for u in report["leftover_uploads"]] == [str(spool)], report
     assert report["orphans"] == [] and report["stale_jobs"] == [] and report["stuck_episodes"] == [], report
+    # The store was cut off mid multipart upload: its parts are invisible but kept (and billed).
+    [unfinished] = report["unfinished_uploads"]
+    assert unfinished["key"].startswith("originals/"), report
     fixed = instance.doctor("--fix")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert f"deleted leftover upload {spool}" in fixed.stdout, fixed.stdout
+    assert f"aborted the unfinished upload of {unfinished['key']}" in fixed.stdout, fixed.stdout
+    assert instance.s3.client.list_multipart_uploads(Bucket=instance.s3.bucket).get("Uploads", []) == []
     assert files_under(instance.uploads) == []
     again = instance.doctor()
     assert again.returncode == 0 and "No problems found." in again.stdout, again.stdout + again.stderr
