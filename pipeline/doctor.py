@@ -37,7 +37,8 @@ from sqlalchemy.orm import Session
 
 from .jobs import PROCESS_STARTED, PROCESSING_KINDS, JobContext, advance, worker_name
 from .models import Episode, EpisodeStatus, Job, JobState, MediaFile, Transcript, utcnow
-from .spool import LeftoverUpload, delete_leftover_upload, find_leftover_uploads, uploads_folder
+from .spool import (LeftoverUpload, delete_chunked, delete_leftover_upload, find_abandoned_chunked,
+                    find_leftover_uploads, uploads_folder)
 from .steps import TRANSCRIPT_FORMATS
 from .workflow import transition
 
@@ -93,13 +94,14 @@ class DoctorReport:
     stuck_episodes: list[StuckEpisode] = field(default_factory=list)
     leftover_uploads: list[LeftoverUpload] = field(default_factory=list)
     unfinished_uploads: list[UnfinishedUpload] = field(default_factory=list)
+    abandoned_uploads: list[LeftoverUpload] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     dispatch: list[int] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
         return not (self.orphans or self.missing_media or self.stale_jobs or self.stuck_episodes
-                    or self.leftover_uploads or self.unfinished_uploads)
+                    or self.leftover_uploads or self.unfinished_uploads or self.abandoned_uploads)
 
     def as_dict(self) -> dict:
         return {"healthy": self.healthy, **asdict(self)}
@@ -124,8 +126,12 @@ def diagnose(ctx: JobContext, fix: bool = False, *, stale_after: timedelta = STA
     if fix:
         _delete_orphans(ctx, report, grace)
     report.leftover_uploads = find_leftover_uploads(uploads_folder(ctx.settings.instance_path))
+    report.abandoned_uploads = find_abandoned_chunked(uploads_folder(ctx.settings.instance_path))
     if fix:
         _delete_leftover_uploads(report)
+        for upload in report.abandoned_uploads:
+            delete_chunked(upload.path)
+            report.actions.append(f"deleted abandoned resumable upload {upload.path} ({upload.size} bytes)")
     report.unfinished_uploads = find_unfinished_uploads(ctx, grace)
     if fix:
         for upload in report.unfinished_uploads:

@@ -14,10 +14,13 @@ import fcntl
 import io
 import os
 import secrets
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 PREFIX, SUFFIX = "form-", ".part"
+ABANDONED_AFTER = timedelta(hours=24)  # a resumable upload untouched this long is given up
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,29 @@ def open_spool(folder: Path) -> Spool:
             return spool
         # `clinex doctor --fix` took it for a leftover in the instant before the lock: start again.
         spool.close()
+
+
+def find_abandoned_chunked(folder: Path, older_than: timedelta = ABANDONED_AFTER) -> list[LeftoverUpload]:
+    """Resumable uploads (``<user id>/<upload id>.part``) nobody has added a slice to for
+    ``older_than``, oldest first. The studio sweeps a user's own when they start another; these
+    are the ones whose user never came back."""
+    cutoff = time.time() - older_than.total_seconds()
+    found = []
+    for part in folder.glob("*/*.part"):
+        try:
+            stat = part.stat()
+        except FileNotFoundError:  # finished or discarded while we looked
+            continue
+        if stat.st_mtime < cutoff:
+            found.append((stat.st_mtime, LeftoverUpload(str(part), stat.st_size)))
+    return [upload for _mtime, upload in sorted(found)]
+
+
+def delete_chunked(part: str | Path) -> None:
+    """Remove a resumable upload: its slices so far and its description."""
+    part = Path(part)
+    part.unlink(missing_ok=True)
+    part.with_suffix(".json").unlink(missing_ok=True)
 
 
 def find_leftover_uploads(folder: Path) -> list[LeftoverUpload]:

@@ -315,6 +315,8 @@ def _print_doctor(report) -> None:
         click.echo(f"stuck    episode {e.episode_id} ({e.title}): {e.reason}")
     for u in report.leftover_uploads:
         click.echo(f"leftover {u.path}  ({u.size} bytes of an upload whose server was stopped mid-request)")
+    for u in report.abandoned_uploads:
+        click.echo(f"abandoned {u.path}  ({u.size} bytes of a resumable upload nobody added to for a day)")
     for u in report.unfinished_uploads:
         click.echo(f"parts    {u.key}  (an upload to the store begun {u.started} and never finished; --fix aborts it)")
     for action in report.actions:

@@ -22,10 +22,10 @@ from flask import Request, current_app
 
 from pipeline.errors import InvalidUpload
 from pipeline.notes import EpisodeMeta, EventRef, Speaker, parse_notes
-from pipeline.spool import open_spool, uploads_folder
+from pipeline.spool import ABANDONED_AFTER, open_spool, uploads_folder
 
 CHUNK_BYTES = 8 * 1024 * 1024
-STALE_SECONDS = 24 * 3600
+STALE_SECONDS = ABANDONED_AFTER.total_seconds()
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 

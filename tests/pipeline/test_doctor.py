@@ -4,6 +4,7 @@ storage (local disk and S3 over HTTP via the moto server) and a real SQLite data
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from datetime import timedelta
 
@@ -256,3 +257,23 @@ def test_unfinished_uploads_to_the_store_are_found_and_aborted(dctx):
     assert any(a.startswith(f"aborted the unfinished upload of {key} (begun ") for a in fixed.actions)
     assert all(u["UploadId"] != upload for u in client.list_multipart_uploads(Bucket=bucket).get("Uploads", []))
     assert ours(diagnose(dctx, grace=NOW)) == []
+
+
+def test_resumable_uploads_untouched_for_a_day_are_found_and_deleted(dctx):
+    from pipeline.doctor import diagnose
+
+    folder = dctx.settings.instance_path / "uploads" / "7"  # user 7's resumable uploads
+    folder.mkdir(parents=True)
+    old, fresh = folder / f"{'a' * 32}.part", folder / f"{'b' * 32}.part"
+    for part in (old, fresh):
+        part.write_bytes(b"x" * 100)
+        part.with_suffix(".json").write_text('{"filename": "talk.wav", "size": 1000}')
+    day_ago = time.time() - 25 * 3600
+    os.utime(old, (day_ago, day_ago))  # no slice added for 25 hours
+    report = diagnose(dctx)
+    assert [(u.path, u.size) for u in report.abandoned_uploads] == [(str(old), 100)] and not report.healthy
+    fixed = diagnose(dctx, fix=True)
+    assert f"deleted abandoned resumable upload {old} (100 bytes)" in fixed.actions
+    assert not old.exists() and not old.with_suffix(".json").exists()
+    assert fresh.exists() and fresh.with_suffix(".json").exists()  # still being uploaded
+    assert diagnose(dctx).healthy
