@@ -28,10 +28,14 @@ SUITES = {  # file -> what the row is about
     "tests/integration/test_bad_inputs.py": "Bad input corpus (CLI and HTTP API): refused, nothing stored",
     "tests/integration/test_hostile_input.py": "Hostile strings (XSS corpus) through the API and forms: every page, "
                                                "feed and JSON file inert",
+    "tests/integration/test_server_kill.py": "`clinex serve` SIGKILLed mid form upload (body arriving; file going to S3): "
+                                             "nothing half-stored, doctor removes the spool and aborts the S3 parts, "
+                                             "restart takes the file whole; embedded worker stops with its server",
     "tests/integration/test_broker_outage.py": "Broker (Redis) stopped during an ingest, then started: jobs delayed, none lost",
     "tests/integration/test_storage_faults.py": "S3 server stopped mid-upload: clear error, no partial object, retry works",
     "tests/integration/test_two_workers.py": "Two workers on PostgreSQL + Redis + S3, four uploads: each job runs once",
-    "tests/pipeline/test_doctor.py": "`clinex doctor`: orphans, missing media, stale jobs, stuck episodes (local + S3)",
+    "tests/pipeline/test_doctor.py": "`clinex doctor`: orphans, missing media, stale jobs, stuck episodes, abandoned and "
+                                     "unfinished uploads (local + S3)",
     "tests/pipeline/test_backup.py": "`clinex backup` / `clinex restore` round trips (SQLite, PostgreSQL, across)",
 }
 

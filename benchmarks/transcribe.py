@@ -1,6 +1,6 @@
 """Transcription speed, memory and accuracy on this machine. Prints figures; asserts nothing.
 
-    .venv/bin/python benchmarks/transcribe.py [--minutes 10] [--real PATH] [--modes ...]
+    .venv/bin/python benchmarks/transcribe.py [--minutes 10] [--real PATH] [--modes ...] [--long 120]
 
 The clinical lecture is generated with espeak-ng from sentences dense in glossary terms, so its
 reference text is exact. Each engine/mode runs in a fresh subprocess so its peak RSS is its own.
@@ -142,6 +142,21 @@ def report(name: str, audio: Path, reference: str | None, notes: str, modes: lis
         print(f"default (batched) / openai-whisper: {speeds[('fw-batched', False)] / speeds[('openai-beam5', False)]:.1f}x")
 
 
+def long_form(lecture: Path, notes: str, minutes: float, folder: Path) -> None:
+    """Speed and peak memory of the default mode on a long recording: the lecture, repeated."""
+    from pipeline.transcription import load_glossary, probe_duration
+
+    times = max(1, round(minutes * 60 / probe_duration(lecture)))
+    listing, audio = folder / "repeat.txt", folder / "long.mp3"
+    listing.write_text(f"file '{lecture}'\n" * times)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy",
+                    str(audio)], check=True)
+    r = in_child(audio, "fw-batched", load_glossary().hotwords_for(notes))
+    print(f"\n== long recording: the lecture {times} times, {r['duration'] / 60:.0f} min\n"
+          f"fw-batched    glossary=yes {r['duration'] / r['seconds']:6.1f}x real time  peak RSS "
+          f"{r['peak_rss_mb']:6.0f} MB  ({r['seconds']:.1f} s, {len(r['segments'])} segments)", flush=True)
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         print(json.dumps(run_mode(sys.argv[2], sys.argv[3], json.loads(sys.argv[4]))))
@@ -151,11 +166,15 @@ def main() -> None:
     parser.add_argument("--real", type=Path, help="a recording of real speech, with PATH.txt as reference if any "
                                                   "(default: benchmarks/data/real_speech.flac)")
     parser.add_argument("--modes", nargs="*", default=list(MODES))
+    parser.add_argument("--long", type=float, default=120.0, metavar="MINUTES",
+                        help="also time the default mode on the lecture repeated to this length (0: skip)")
     args = parser.parse_args()
     print(f"load average at start: {open('/proc/loadavg').read().split()[:3]} on {__import__('os').cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
         audio, reference, notes = make_lecture(args.minutes, Path(tmp))
         report(f"generated clinical lecture ({args.minutes:g} min)", audio, reference, notes, args.modes)
+        if args.long:
+            long_form(audio, notes, args.long, Path(tmp))
     real = args.real or REAL_SPEECH
     ref = real.with_suffix(".txt")
     report("real speech", real, ref.read_text() if ref.exists() else None, "", args.modes)
