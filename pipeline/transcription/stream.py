@@ -5,7 +5,8 @@ quietest 100 ms near every multiple of ``block_seconds``. Where a cut falls depe
 audio around it, so every run, first or retry, sees the same blocks, and each block is
 transcribed the same way. That gives two things:
 
-- memory stays bounded by one block, however long the recording;
+- memory stays bounded by one block (or the few transcribed side by side, ``options.parallel``),
+  however long the recording;
 - resuming is exact: a retry with ``start_at`` (the end of the last saved segment) skips whole
   blocks before it, re-runs the block holding it, and yields only what comes after — the very
   segments an uninterrupted run would have produced.
