@@ -153,3 +153,11 @@ def s3_bucket(s3_server):
     name = f"clinex-{uuid.uuid4().hex[:8]}"
     boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1").create_bucket(Bucket=name)
     return name
+
+
+def require_module(name: str):
+    """Import an optional package the tests need: a failure under CI=true, a skip elsewhere."""
+    try:
+        return __import__(name)
+    except ImportError:
+        service_missing(f"the Python package {name!r}")

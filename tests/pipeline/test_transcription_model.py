@@ -11,6 +11,7 @@ import jiwer
 import pytest
 
 from pipeline.transcription import TranscriptionOptions, load_glossary, transcribe
+from tests.conftest import require_module
 
 pytestmark = pytest.mark.slow
 
@@ -95,7 +96,7 @@ def test_a_silent_minute_yields_no_text(tmp_path):
 
 
 def test_both_engines_agree_on_the_same_weights(tmp_path):
-    pytest.importorskip("whisper")
+    require_module("whisper")
     clip = SPEECH / "plain_talk.mp3"
     texts = {}
     for engine in ("faster-whisper", "openai-whisper"):

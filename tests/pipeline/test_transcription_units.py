@@ -19,6 +19,7 @@ from pipeline.transcription import (
 from pipeline.transcription import engines
 from pipeline.transcription.convert import read_ct2_model, whisper_state_dict
 from pipeline.transcription.guards import Timeline, break_loops, is_hallucination
+from tests.conftest import require_module
 
 SPEECH = Path(__file__).resolve().parent.parent / "fixtures" / "speech"
 
@@ -190,7 +191,7 @@ def test_bundled_model_checksum_is_verified(monkeypatch):
 
 @pytest.mark.slow  # imports torch
 def test_converter_fills_every_openai_whisper_weight():
-    whisper = pytest.importorskip("whisper")
+    whisper = require_module("whisper")
     dims, sd = whisper_state_dict(read_ct2_model(bundled_model_path() / "model.bin"))
     model = whisper.model.Whisper(whisper.model.ModelDimensions(**dims))
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
