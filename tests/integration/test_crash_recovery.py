@@ -17,10 +17,10 @@ import sys
 import time
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from tests.conftest import ROOT, SAMPLE
-from tests.integration.workers import wait_for as _wait_for
+from tests.integration.workers import visible_broker_messages, wait_for as _wait_for
 
 pytestmark = [pytest.mark.slow]
 
@@ -68,16 +68,6 @@ def _job(ctx, episode_id: int, kind: str):
                                .order_by(Job.id.desc())).first()
 
 
-def _visible_broker_messages(settings) -> int:
-    from sqlalchemy import create_engine
-
-    engine = create_engine(settings.BROKER_URL.removeprefix("sqla+"))
-    with engine.connect() as conn:
-        count = conn.scalar(text("SELECT COUNT(*) FROM kombu_message WHERE visible = 1"))
-    engine.dispose()
-    return count
-
-
 def _assert_transcript_whole(ctx, episode_id: int) -> int:
     from pipeline.models import Episode, Segment, Transcript
 
@@ -119,7 +109,7 @@ def test_killed_worker_job_is_recovered_without_loss(tmp_path, kind, record_prop
         stuck = _job(ctx, row["id"], kind)
         assert stuck.state == "running" and stuck.progress < 1.0
         # The message died with the worker: nothing on the broker would ever run the job again.
-        assert _visible_broker_messages(settings) == (1 if kind == "prepare_audio" else 0)
+        assert visible_broker_messages(settings) == (1 if kind == "prepare_audio" else 0)
 
         second = Worker(env)
         _wait_for(lambda: _reached(ctx, row["id"], second, "in_review"), 900,

@@ -28,11 +28,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from tests.conftest import FIXTURES, ROOT, free_port
-from tests.integration.test_storage_faults import StoppableS3
-from tests.integration.workers import wait_for
+from tests.integration.test_storage_faults import StoppableS3, s3  # noqa: F401  (the fixture)
+from tests.integration.workers import visible_broker_messages, wait_for
 
 pytestmark = [pytest.mark.services]
 
@@ -40,21 +40,6 @@ SPEECH = FIXTURES / "audio" / "good" / "speech.mp3"
 SECONDS = 220  # 48 kHz stereo 16-bit WAV: about 42 MB, three multipart parts on S3
 EMAIL, PASSWORD = "summarizer@example.org", "a long enough passphrase"
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-@pytest.fixture
-def s3(monkeypatch):
-    import boto3
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    server = StoppableS3()
-    server.start()
-    server.bucket = f"clinex-{uuid.uuid4().hex[:8]}"
-    server.client = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1")
-    server.client.create_bucket(Bucket=server.bucket)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -322,20 +307,10 @@ def assert_a_new_server_takes_the_recording_whole(instance: Instance, recording:
     head = s3.client.head_object(Bucket=s3.bucket, Key=key)
     assert (head["ContentLength"], head["Metadata"]["sha256"]) == (size, sha)
     assert [o["Key"] for o in s3.client.list_objects_v2(Bucket=s3.bucket)["Contents"]] == [key]
-    assert _broker_messages(instance.settings) == len(jobs)  # sent, waiting for a worker
+    assert visible_broker_messages(instance.settings) == len(jobs)  # sent, waiting for a worker
     wait_for(lambda: files_under(instance.uploads) == [], 30, "the finished request's spool to be removed")
     report = diagnose(instance.ctx)
     assert report.healthy, report.as_dict()
-
-
-def _broker_messages(settings) -> int:
-    from sqlalchemy import create_engine
-
-    engine = create_engine(settings.BROKER_URL.removeprefix("sqla+"))
-    with engine.connect() as conn:
-        count = conn.scalar(text("SELECT COUNT(*) FROM kombu_message WHERE visible = 1"))
-    engine.dispose()
-    return count
 
 
 def running(pid: int) -> bool:

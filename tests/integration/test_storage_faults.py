@@ -96,9 +96,9 @@ def s3(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     server = StoppableS3()
     server.start()
-    bucket = f"clinex-{uuid.uuid4().hex[:8]}"
-    boto3.client("s3", endpoint_url=server.url, region_name="us-east-1").create_bucket(Bucket=bucket)
-    server.bucket = bucket
+    server.bucket = f"clinex-{uuid.uuid4().hex[:8]}"
+    server.client = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1")
+    server.client.create_bucket(Bucket=server.bucket)
     yield server
     server.stop()
 

@@ -55,3 +55,14 @@ class Worker:
                 self.proc.kill()
                 self.proc.wait()
         return self.output()
+
+
+def visible_broker_messages(settings) -> int:
+    """Messages waiting on the embedded SQLite broker (kombu's SQLAlchemy transport)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(settings.BROKER_URL.removeprefix("sqla+"))
+    with engine.connect() as conn:
+        count = conn.scalar(text("SELECT COUNT(*) FROM kombu_message WHERE visible = 1"))
+    engine.dispose()
+    return count
