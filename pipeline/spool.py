@@ -57,13 +57,14 @@ def open_spool(folder: Path) -> Spool:
         spool.close()
 
 
-def find_abandoned_chunked(folder: Path, older_than: timedelta = ABANDONED_AFTER) -> list[LeftoverUpload]:
+def find_abandoned_chunked(folder: Path, older_than: timedelta = ABANDONED_AFTER, user: str = "*"
+                           ) -> list[LeftoverUpload]:
     """Resumable uploads (``<user id>/<upload id>.part``) nobody has added a slice to for
-    ``older_than``, oldest first. The studio sweeps a user's own when they start another; these
-    are the ones whose user never came back."""
+    ``older_than``, oldest first; ``user`` narrows them to one account's. The studio sweeps a
+    user's own when they start another; the doctor finds those whose user never came back."""
     cutoff = time.time() - older_than.total_seconds()
     found = []
-    for part in folder.glob("*/*.part"):
+    for part in folder.glob(f"{user}/*.part"):
         try:
             stat = part.stat()
         except FileNotFoundError:  # finished or discarded while we looked

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,10 +21,9 @@ from flask import Request, current_app
 
 from pipeline.errors import InvalidUpload
 from pipeline.notes import EpisodeMeta, EventRef, Speaker, parse_notes
-from pipeline.spool import ABANDONED_AFTER, open_spool, uploads_folder
+from pipeline.spool import delete_chunked, find_abandoned_chunked, open_spool, uploads_folder
 
 CHUNK_BYTES = 8 * 1024 * 1024
-STALE_SECONDS = ABANDONED_AFTER.total_seconds()
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -122,13 +120,8 @@ def _copy_exactly(stream, out, length: int) -> int:
 
 
 def _sweep_stale(user_id: int) -> None:
-    folder = uploads_dir() / str(user_id)
-    if not folder.is_dir():
-        return
-    cutoff = time.time() - STALE_SECONDS
-    for path in folder.iterdir():
-        if path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
+    for upload in find_abandoned_chunked(uploads_dir(), user=str(user_id)):
+        delete_chunked(upload.path)
 
 
 def parse_day(value: str | None) -> date | None:
