@@ -1,10 +1,10 @@
-"""Benchmark: prepare_audio on a long speech recording, against a plain two-pass loudnorm.
+"""Benchmark: normalize_and_encode on a long speech recording, against a plain two-pass loudnorm.
 
     .venv/bin/python benchmarks/audio.py            # 60 minutes (the README figures)
     .venv/bin/python benchmarks/audio.py --minutes 5
 
 Generates a speech recording with espeak-ng (varied text and voices, looped with ffmpeg to the
-length asked), then in the same run times prepare_audio and the baseline, each with wall time,
+length asked), then in the same run times normalize_and_encode and the baseline, each with wall time,
 CPU time including child processes, and peak memory. Prints figures and ratios; asserts nothing.
 Targets on the 2-core machine for 60 minutes: <= 40 s wall, peak RSS <= 300 MB.
 """
@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.audio import AudioOptions, measure_loudness, prepare_audio, validate_upload  # noqa: E402
-from pipeline.ffmpeg import ffmpeg_binary  # noqa: E402
+from pipeline.audio import AudioOptions, measure_loudness, normalize_and_encode, validate_upload  # noqa: E402
+from pipeline.audio.ffmpeg import ffmpeg_binary  # noqa: E402
 
 PARAGRAPHS = [
     ("en-us", 160, "Good morning, colleagues. Today we review hyaluronic acid fillers in the mid face, "
@@ -155,9 +155,9 @@ def main(argv: list[str] | None = None) -> None:
         info, valid = measured(lambda: validate_upload(src, filename=src.name, max_bytes=2 * 1024**3, max_duration=3 * 3600))
         report("validate_upload", valid, args.minutes, f"decoded {info.duration:.1f} s")
 
-        prepared, ours = measured(lambda: prepare_audio(src, folder / "ours", options))
+        prepared, ours = measured(lambda: normalize_and_encode(src, folder / "ours", options))
         ref = measure_loudness(prepared.path)
-        report("prepare_audio", ours, args.minutes,
+        report("normalize_and_encode", ours, args.minutes,
                f"output {ref.integrated_lufs:.1f} LUFS, true peak {ref.true_peak_dbtp:.1f} dBTP "
                f"(input {prepared.input_loudness.integrated_lufs:.1f} LUFS, gain {prepared.gain_db:+.1f} dB)")
         if args.skip_baseline:
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
         ref = measure_loudness(folder / "loudnorm.mp3")
         report("two-pass loudnorm", base, args.minutes,
                f"output {ref.integrated_lufs:.1f} LUFS, true peak {ref.true_peak_dbtp:.1f} dBTP")
-        print(f"ratio loudnorm/prepare_audio: wall {base.wall / ours.wall:.2f}x, CPU {base.cpu / ours.cpu:.2f}x")
+        print(f"ratio loudnorm/normalize_and_encode: wall {base.wall / ours.wall:.2f}x, CPU {base.cpu / ours.cpu:.2f}x")
     print(f"load after: {os.getloadavg()[0]:.1f}")
 
 

@@ -115,7 +115,7 @@ def http(episodes: int = 1000, requests: int = 500) -> None:
     from pipeline.settings import ensure_instance, load_settings
     from tests.webapp.factories import make_episode
     from webapp import create_app
-    from webapp.context import job_context
+    from pipeline.jobs import job_context
 
     with tempfile.TemporaryDirectory(prefix="clinex-feed-bench-") as tmp:
         values = {"INSTANCE_PATH": f"{tmp}/instance", "BASE_URL": BASE, "SECRET_KEY": "bench"}

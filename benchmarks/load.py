@@ -233,7 +233,7 @@ def make_instance(env: dict[str, str], args) -> None:
 
 def _sessions(env: dict[str, str]):
     from pipeline.settings import ensure_instance, load_settings
-    from webapp.context import job_context
+    from pipeline.jobs import job_context
 
     return job_context(ensure_instance(load_settings(environ=env))).sessions
 

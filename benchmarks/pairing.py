@@ -29,11 +29,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.pairing import (  # noqa: E402 - the path above makes the checkout importable
-    MIN_CONFIDENCE, align_notes, episode_vocabulary, suggest_chapters, suggest_soundbite, suggest_tags,
+    MIN_CONFIDENCE, align_notes, suggest_chapters, suggest_soundbite, suggest_tags,
     topic_chapters,
 )
 from pipeline.text import format_timestamp, slugify  # noqa: E402
 from pipeline.transcription import TranscriptionOptions, load_glossary, transcribe  # noqa: E402
+from pipeline.transcription.vocabulary import episode_vocabulary  # noqa: E402
 
 PARTS = [
     "Good afternoon everyone. Thank you to the organisers for the invitation. This talk is about "
@@ -161,7 +162,7 @@ def transcript(glossary, fresh: bool) -> tuple[list[tuple[float, float, str]], l
     audio = CACHE / f"{key}.wav"
     starts = synthesize(PARTS, audio)
     began = time.perf_counter()
-    info, stream = transcribe(audio, options)
+    stream, info = transcribe(audio, options)
     fixed, _corrections = glossary.correct(list(stream), active_terms=options.hotwords)
     seconds = time.perf_counter() - began
     segments = [(round(s.start, 2), round(s.end, 2), s.text) for s in fixed]

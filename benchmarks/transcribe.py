@@ -79,7 +79,7 @@ def run_mode(audio: str, mode: str, hotwords: list[str]) -> dict:
 
     options = TranscriptionOptions(hotwords=hotwords, **MODES[mode])
     started = time.perf_counter()
-    info, segments = transcribe(audio, options, cache_dir=tempfile.gettempdir())
+    segments, info = transcribe(audio, options, cache_dir=tempfile.gettempdir())
     segments = list(segments)
     elapsed = time.perf_counter() - started
     return dict(seconds=elapsed, duration=probe_duration(audio), segments=[s.as_dict() for s in segments],

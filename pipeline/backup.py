@@ -24,6 +24,7 @@ from typing import Any, Iterator
 from sqlalchemy import Date, DateTime, Integer, LargeBinary, func, insert, select, text
 from sqlalchemy.engine import Connection
 
+from . import models  # noqa: F401  (registers the tables on Base.metadata)
 from .db import Base
 from .errors import ClinexError
 from .jobs import JobContext
@@ -49,8 +50,6 @@ class BackupReport:
 
 def tables():
     """Every table, parents before children (the order rows must be inserted in)."""
-    from . import models  # noqa: F401  (registers the tables on Base.metadata)
-
     return Base.metadata.sorted_tables
 
 

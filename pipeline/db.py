@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
-from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -40,20 +38,6 @@ def session_factory(url: str) -> sessionmaker[Session]:
     if url not in _factories:
         _factories[url] = sessionmaker(make_engine(url), expire_on_commit=False)
     return _factories[url]
-
-
-@contextmanager
-def session_scope(url: str) -> Iterator[Session]:
-    """A session that commits on success and rolls back on any error."""
-    session = session_factory(url)()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def _forget_inherited_connections() -> None:

@@ -17,36 +17,27 @@ dispatches anything itself: the job IDs to send to the queue are returned in
 ``DoctorReport.dispatch``, because how jobs are delivered is the caller's business (as with
 ``jobs.run_job``).
 
-``recover_jobs`` is the part a worker runs by itself, on start and every few minutes: stale
-running jobs back in the queue, queued jobs that waited too long sent again (their message may
-never have reached the broker, or died with it), and episodes whose next step was never queued
-moved on. Every requeue is a compare-and-set on the job row as it was seen stale, so two workers
-(or a worker and ``clinex doctor --fix``) recovering at the same moment requeue a job once, and
-never one that moved on meanwhile.
+The job and episode checks are ``pipeline.jobs.recovery``'s, which workers also run by themselves.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .jobs import PROCESS_STARTED, PROCESSING_KINDS, JobContext, advance, worker_name
-from .models import Episode, EpisodeStatus, Job, JobState, MediaFile, Transcript, utcnow
+from .jobs import JobContext
+from .jobs.recovery import (MAX_ATTEMPTS, QUEUED_AFTER, STALE_AFTER, StaleJob, StuckEpisode, aware_utc,
+                            find_stale_jobs, find_stuck_episodes, fix_stale_jobs, fix_stuck_episodes)
+from .keys import MEDIA_PREFIXES, episode_uuid_of, transcript_key
+from .models import Episode, Job, JobState, MediaFile, Transcript, utcnow
 from .spool import (LeftoverUpload, delete_chunked, delete_leftover_upload, find_abandoned_chunked,
                     find_leftover_uploads, uploads_folder)
-from .steps import TRANSCRIPT_FORMATS
-from .workflow import transition
+from .transcription import TRANSCRIPT_TYPES
 
-MEDIA_PREFIXES = ("originals/", "audio/", "published/", "transcripts/")
-STALE_AFTER = timedelta(minutes=15)
-QUEUED_AFTER = timedelta(hours=6)
 ORPHAN_GRACE = timedelta(hours=1)
-MAX_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -61,22 +52,6 @@ class MissingMedia:
     episode_id: int
     kind: str
     key: str
-
-
-@dataclass(frozen=True)
-class StaleJob:
-    job_id: int
-    episode_id: int
-    kind: str
-    state: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class StuckEpisode:
-    episode_id: int
-    title: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -117,10 +92,10 @@ def diagnose(ctx: JobContext, fix: bool = False, *, stale_after: timedelta = STA
     report = DoctorReport()
     report.stale_jobs = find_stale_jobs(ctx, stale_after, queued_after)
     if fix:
-        _fix_stale_jobs(ctx, report, max_attempts, stale_after, queued_after)
+        fix_stale_jobs(ctx, report, max_attempts, stale_after, queued_after)
     report.stuck_episodes = find_stuck_episodes(ctx)
     if fix:
-        _fix_stuck_episodes(ctx, report)
+        fix_stuck_episodes(ctx, report)
     report.orphans = find_orphans(ctx)
     report.missing_media = find_missing_media(ctx)
     if fix:
@@ -140,47 +115,13 @@ def diagnose(ctx: JobContext, fix: bool = False, *, stale_after: timedelta = STA
     return report
 
 
-def recover_jobs(ctx: JobContext, stale_after: timedelta, max_attempts: int = MAX_ATTEMPTS) -> DoctorReport:
-    """What a worker does by itself: requeue running jobs whose worker is gone or silent for
-    ``stale_after`` (failing them after ``max_attempts``), send again queued jobs last sent more
-    than ``stale_after`` ago, and move on episodes whose jobs all finished but whose next step
-    was never queued. Orphans and episodes that only an editor can help are left to ``clinex
-    doctor``. Job IDs to send are in ``dispatch``."""
-    report = DoctorReport()
-    report.stale_jobs = [s for s in find_stale_jobs(ctx, stale_after, QUEUED_AFTER) if s.state == JobState.running.value]
-    _fix_stale_jobs(ctx, report, max_attempts, stale_after, QUEUED_AFTER)
-    _resend_waiting_jobs(ctx, report, stale_after)
-    report.stuck_episodes = find_stuck_episodes(ctx)
-    _fix_stuck_episodes(ctx, report, give_up=False)
-    return report
-
-
-def _resend_waiting_jobs(ctx: JobContext, report: DoctorReport, waited: timedelta) -> None:
-    """Queued jobs of processing episodes not sent for ``waited``: the broker may have been down
-    when they were queued (or lost its messages). A second message for a job is harmless, its
-    claim is compare-and-set; ``heartbeat_at`` records the send, so each wait sends it once."""
-    now = utcnow()
-    with ctx.sessions() as session:
-        waiting = session.scalars(select(Job).join(Episode, Episode.id == Job.episode_id).where(
-            Job.state == JobState.queued.value, Episode.status == EpisodeStatus.processing.value))
-        seen = [(j.id, j.kind, j.heartbeat_at) for j in waiting if now - _aware(j.heartbeat_at or j.created_at) > waited]
-    for job_id, kind, heartbeat_at in seen:
-        with ctx.sessions.begin() as session:
-            as_seen = Job.heartbeat_at.is_(None) if heartbeat_at is None else Job.heartbeat_at == heartbeat_at
-            sent = session.execute(update(Job).where(Job.id == job_id, Job.state == JobState.queued.value, as_seen)
-                                   .values(heartbeat_at=utcnow()).execution_options(synchronize_session=False))
-        if sent.rowcount == 1:
-            report.dispatch.append(job_id)
-            report.actions.append(f"sent job {job_id} ({kind}) again: not picked up for {_minutes(waited)}")
-
-
 # --- storage ------------------------------------------------------------------------------------
 
 def referenced_keys(session: Session) -> set[str]:
     """Every key a row refers to: media files, and the four files of each transcript."""
     keys = set(session.scalars(select(MediaFile.storage_key)))
     rows = session.execute(select(Transcript.id, Episode.uuid).join(Episode, Episode.id == Transcript.episode_id))
-    keys.update(f"transcripts/{uuid}/{tid}.{ext}" for tid, uuid in rows for ext in TRANSCRIPT_FORMATS)
+    keys.update(transcript_key(uuid, tid, ext) for tid, uuid in rows for ext in TRANSCRIPT_TYPES)
     return keys
 
 
@@ -193,15 +134,10 @@ def find_orphans(ctx: JobContext) -> list[Orphan]:
     for prefix in MEDIA_PREFIXES:
         for key in ctx.storage.keys(prefix):
             if key not in referenced:
-                uuid = _episode_uuid(key)
+                uuid = episode_uuid_of(key)
                 why = "no episode has this uuid" if uuid not in uuids else "no row refers to this file"
                 orphans.append(Orphan(key, why))
     return orphans
-
-
-def _episode_uuid(key: str) -> str:
-    # originals/<uuid>/<name>, audio/<uuid>/<hash>.mp3, and the older flat audio/<uuid>.mp3
-    return key.split("/")[1].split(".")[0]
 
 
 def find_missing_media(ctx: JobContext) -> list[MissingMedia]:
@@ -215,7 +151,7 @@ def _delete_orphans(ctx: JobContext, report: DoctorReport, grace: timedelta) -> 
     with ctx.sessions() as session:
         busy = _episodes_with_live_jobs(session)
     for orphan in report.orphans:
-        if _episode_uuid(orphan.key) in busy or _age(ctx.storage, orphan.key) < grace:
+        if episode_uuid_of(orphan.key) in busy or _age(ctx.storage, orphan.key) < grace:
             report.actions.append(f"kept {orphan.key} for now (it may belong to work in progress)")
             continue
         ctx.storage.delete(orphan.key)
@@ -244,7 +180,7 @@ def find_unfinished_uploads(ctx: JobContext, grace: timedelta = ORPHAN_GRACE) ->
     process killed mid-store leaves behind (younger ones may still be in progress)."""
     now = utcnow()
     return [UnfinishedUpload(key, upload_id, started.isoformat(timespec="seconds"))
-            for key, upload_id, started in ctx.storage.unfinished_uploads() if now - _aware(started) >= grace]
+            for key, upload_id, started in ctx.storage.unfinished_uploads() if now - aware_utc(started) >= grace]
 
 
 def _delete_leftover_uploads(report: DoctorReport) -> None:
@@ -255,151 +191,5 @@ def _delete_leftover_uploads(report: DoctorReport) -> None:
 
 # --- jobs ---------------------------------------------------------------------------------------
 
-def find_stale_jobs(ctx: JobContext, stale_after: timedelta = STALE_AFTER,
-                    queued_after: timedelta = QUEUED_AFTER) -> list[StaleJob]:
-    """Running jobs whose worker is gone or silent, and queued jobs nobody picked up."""
-    now = utcnow()
-    with ctx.sessions() as session:
-        jobs = session.scalars(select(Job).where(Job.state.in_((JobState.running.value, JobState.queued.value))))
-        found = [_stale_reason(job, now, stale_after, queued_after) for job in jobs]
-    return [s for s in found if s is not None]
-
-
-def _stale_reason(job: Job, now: datetime, stale_after: timedelta, queued_after: timedelta) -> StaleJob | None:
-    last = _aware(job.heartbeat_at or job.started_at or job.created_at)
-    if job.state == JobState.running.value:
-        if _worker_is_dead(job.worker, job.started_at):
-            reason = f"its worker {job.worker} is no longer running"
-        elif now - last > stale_after:
-            reason = f"no heartbeat from {job.worker} for {_minutes(now - last)}"
-        else:
-            return None
-    elif now - _aware(job.created_at) > queued_after and now - last > queued_after:
-        reason = f"queued for {_minutes(now - _aware(job.created_at))} without being picked up"
-    else:
-        return None
-    return StaleJob(job.id, job.episode_id, job.kind, job.state, reason)
-
-
-def _worker_is_dead(worker: str | None, started_at: datetime | None = None) -> bool:
-    """True only when the worker ran on this host and its process is gone (PIDs are per host),
-    or it had this process's PID but started the job before this process began (a restarted
-    container often gets the same host name and PID)."""
-    host, _, pid = (worker or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    if worker == worker_name():
-        return started_at is not None and _aware(started_at) < PROCESS_STARTED
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, owned by someone else
-        return False
-    return False
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they were written in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _minutes(delta: timedelta) -> str:
-    return f"{delta.total_seconds() / 60:.0f} min"
-
-
-def _fix_stale_jobs(ctx: JobContext, report: DoctorReport, max_attempts: int, stale_after: timedelta,
-                    queued_after: timedelta) -> None:
-    for stale in report.stale_jobs:
-        outcome = _requeue_if_still_stale(ctx, stale.job_id, max_attempts, stale_after, queued_after)
-        if outcome == "requeued":
-            report.dispatch.append(stale.job_id)
-            report.actions.append(f"requeued job {stale.job_id} ({stale.kind}): {stale.reason}")
-        elif outcome == "failed":
-            report.actions.append(f"failed job {stale.job_id} ({stale.kind}): {stale.reason}, {max_attempts} attempts")
-
-
-def _requeue_if_still_stale(ctx: JobContext, job_id: int, max_attempts: int, stale_after: timedelta,
-                            queued_after: timedelta) -> str | None:
-    """Look at the job again and, if it is still stale, requeue it (or fail it after
-    ``max_attempts``) with an UPDATE that only matches the row exactly as just seen: state,
-    worker, attempts and heartbeat. Returns "requeued", "failed", or None when it moved on."""
-    with ctx.sessions.begin() as session:
-        job = session.get(Job, job_id)
-        stale = job and _stale_reason(job, utcnow(), stale_after, queued_after)
-        if not stale:
-            return None
-        as_seen = [Job.id == job.id, Job.state == job.state, Job.attempts == job.attempts,
-                   Job.worker.is_(None) if job.worker is None else Job.worker == job.worker,
-                   Job.heartbeat_at.is_(None) if job.heartbeat_at is None else Job.heartbeat_at == job.heartbeat_at]
-        give_up = job.attempts >= max_attempts
-        if give_up:
-            values = {"state": JobState.failed.value, "finished_at": utcnow(),
-                      "error": f"stopped {max_attempts} times ({stale.reason}); an editor can retry it"}
-        else:
-            # heartbeat_at now, so a requeued job is not "queued too long" at once
-            values = {"state": JobState.queued.value, "worker": None, "heartbeat_at": utcnow(),
-                      "error": f"requeued: {stale.reason}"}
-        changed = session.execute(update(Job).where(*as_seen).values(**values)
-                                  .execution_options(synchronize_session=False))
-        if changed.rowcount != 1:
-            return None
-        if give_up:
-            episode = session.get(Episode, job.episode_id)
-            if episode.status == EpisodeStatus.processing.value:
-                transition(session, episode, EpisodeStatus.failed, reason=f"{job.kind.replace('_', ' ')}: {values['error']}")
-        return "failed" if give_up else "requeued"
-
-
 # --- episodes -----------------------------------------------------------------------------------
 
-def find_stuck_episodes(ctx: JobContext) -> list[StuckEpisode]:
-    """Episodes in processing with no queued or running job to move them on."""
-    with ctx.sessions() as session:
-        episodes = session.scalars(select(Episode).where(Episode.status == EpisodeStatus.processing.value))
-        found = [(ep, _stuck_reason(ep)) for ep in episodes]
-        return [StuckEpisode(ep.id, ep.title, reason) for ep, reason in found if reason]
-
-
-def _stuck_reason(episode: Episode) -> str | None:
-    latest = _latest_jobs(episode)
-    states = {job.state for job in latest.values()}
-    if states & {JobState.queued.value, JobState.running.value}:
-        return None
-    if not latest:
-        return "no job was ever queued"
-    if JobState.failed.value in states:
-        return "a job failed but the episode was not marked failed"
-    return "every job finished but the next step was never queued"
-
-
-def _latest_jobs(episode: Episode) -> dict[str, Job]:
-    return {job.kind: job for job in sorted(episode.jobs, key=lambda j: j.id)}
-
-
-def _fix_stuck_episodes(ctx: JobContext, report: DoctorReport, give_up: bool = True) -> None:
-    """Replay the follow-up of an episode whose jobs all succeeded; with ``give_up``, mark the
-    others failed (a worker on its own leaves those to ``clinex doctor``)."""
-    for stuck in report.stuck_episodes:
-        with ctx.sessions() as session:
-            episode = session.get(Episode, stuck.episode_id)
-            latest = _latest_jobs(episode)
-        done = [j for j in latest.values() if j.state == JobState.succeeded.value]
-        if len(done) == len(latest) and set(PROCESSING_KINDS) <= set(latest):
-            # Replaying the last step's follow-up is safe: advance locks the episode row.
-            last = latest.get("analyze") or max(done, key=lambda j: j.id)
-            report.dispatch.extend(advance(ctx, last.id))
-            report.actions.append(f"moved episode {stuck.episode_id} on after its {last.kind} job")
-        elif give_up:
-            reason = _fail_episode(ctx, stuck, latest)
-            report.actions.append(f"marked episode {stuck.episode_id} failed: {reason}")
-
-
-def _fail_episode(ctx: JobContext, stuck: StuckEpisode, latest: dict[str, Job]) -> str:
-    errors = [f"{j.kind.replace('_', ' ')}: {j.error}" for j in latest.values() if j.state == JobState.failed.value]
-    reason = errors[0] if errors else f"processing stopped ({stuck.reason}); an editor can retry it"
-    with ctx.sessions.begin() as session:
-        episode = session.get(Episode, stuck.episode_id)
-        if episode.status == EpisodeStatus.processing.value:
-            transition(session, episode, EpisodeStatus.failed, reason=reason)
-    return reason

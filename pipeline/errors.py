@@ -1,52 +1,37 @@
 """One family of errors whose messages a summarizer or editor can act on.
 
-Web views map them to 4xx pages, the CLI to one line and a non-zero exit.
+Web views map them to 4xx pages (``webapp.errors.STATUS``), the CLI to one line and a
+non-zero exit.
 """
 
 
 class ClinexError(Exception):
     """Base class: ``str(error)`` is a complete sentence meant for a person."""
 
-    http_status = 400
-
 
 class InvalidUpload(ClinexError):
     """The upload is not something we can turn into an episode."""
-
-    http_status = 422
 
 
 class AudioError(ClinexError):
     """ffmpeg could not decode, measure or encode the audio."""
 
-    http_status = 422
-
 
 class TranscriptionError(ClinexError):
     """The speech recognizer could not produce a transcript."""
-
-    http_status = 500
 
 
 class StorageError(ClinexError):
     """The media store refused or failed an operation (may be transient)."""
 
-    http_status = 503
-
 
 class NotFound(ClinexError):
     """A thing asked for by id or slug does not exist."""
-
-    http_status = 404
 
 
 class WorkflowError(ClinexError):
     """An episode cannot make the requested state change from where it is."""
 
-    http_status = 409
-
 
 class ConfigError(ClinexError):
     """A setting has a value we cannot use."""
-
-    http_status = 500

@@ -6,7 +6,6 @@ step fails the stored original is deleted and the transaction rolled back.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,14 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audio
+from .catalog import free_slug, get_or_create_event, get_or_create_person, get_or_create_tag
 from .errors import InvalidUpload, StorageError
-from .jobs import queue_processing
-from .models import (Episode, EpisodePerson, EpisodeStatus, EpisodeTag, Event, MediaFile, Person,
-                     Summary, Tag, User)
-from .notes import EpisodeMeta, Notes
+from .jobs import JobContext, queue_first_steps
+from .keys import original_key
+from .models import Episode, EpisodePerson, EpisodeStatus, EpisodeTag, MediaFile, MediaKind, Summary, TagSource, User
+from .notes import EpisodeMeta, Notes, parse_notes
 from .settings import Settings
-from .storage import Storage, safe_filename
-from .text import slugify
+from .storage import Storage, file_sha256, safe_filename
 from .workflow import transition
 
 log = logging.getLogger(__name__)
@@ -35,12 +34,18 @@ class IngestResult:
     job_ids: list[int]
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
+def ingest_upload(ctx: JobContext, audio_path: str | Path, *, filename: str, meta: EpisodeMeta,
+                  notes_text: str | bytes | None = None, author_id: int | None = None) -> IngestResult:
+    """The one way a recording comes in (studio form, resumable upload, JSON API, ``clinex
+    ingest``): parse the notes, then store and register it as ``ingest_recording`` does. The
+    caller dispatches ``job_ids`` (the jobs are committed already). Raises InvalidUpload (bad
+    notes, not audio, a duplicate...) with nothing stored."""
+    has_notes = notes_text is not None and (notes_text.strip() if isinstance(notes_text, str) else notes_text.strip())
+    notes = parse_notes(notes_text) if has_notes else None
+    with ctx.session() as session:
+        author = session.get(User, author_id) if author_id is not None else None
+        return ingest_recording(session, ctx.storage, ctx.settings, audio_path, filename=filename, meta=meta,
+                                notes=notes, author=author)
 
 
 def ingest_recording(session: Session, storage: Storage, settings: Settings, audio_path: str | Path, *,
@@ -56,24 +61,24 @@ def ingest_recording(session: Session, storage: Storage, settings: Settings, aud
     sha = file_sha256(audio_path)
     _refuse_duplicate(session, sha)
     title = meta.title or _title_from(notes, filename)
-    episode = Episode(title=title, slug=_unique_slug(session, title), status=EpisodeStatus.draft.value,
+    episode = Episode(title=title, slug=free_slug(session, Episode, title), status=EpisodeStatus.draft.value,
                       recorded_on=meta.recorded_on, explicit=meta.explicit, season=meta.season,
                       number=meta.number, episode_type=meta.episode_type, members_only=meta.members_only,
                       duration=info.duration,
                       created_by_id=author.id if author else None)
     session.add(episode)
     session.flush()
-    key = f"originals/{episode.uuid}/{safe_filename(filename)}"
+    key = original_key(episode.uuid, filename)
     try:
         _attach_metadata(session, episode, meta, notes, author)
         stored = storage.put_file(key, audio_path, content_type=_content_type(info))
-        session.add(MediaFile(episode_id=episode.id, kind="original", storage_key=key,
+        session.add(MediaFile(episode_id=episode.id, kind=MediaKind.original.value, storage_key=key,
                               filename=safe_filename(filename), content_type=_content_type(info),
                               size=stored.size, sha256=stored.sha256, duration=info.duration,
                               codec=info.codec, container=info.container, sample_rate=info.sample_rate,
                               channels=info.channels, bitrate=info.bitrate))
         transition(session, episode, EpisodeStatus.processing, actor=author, reason="uploaded")
-        jobs = queue_processing(session, episode)
+        jobs = queue_first_steps(session, episode)
         session.commit()
     except BaseException:
         session.rollback()
@@ -93,7 +98,7 @@ def _delete_after_failure(storage: Storage, key: str) -> None:
 
 
 def _refuse_duplicate(session: Session, sha: str) -> None:
-    existing = session.scalars(select(MediaFile).where(MediaFile.kind == "original", MediaFile.sha256 == sha)).first()
+    existing = session.scalars(select(MediaFile).where(MediaFile.kind == MediaKind.original.value, MediaFile.sha256 == sha)).first()
     if existing:
         raise InvalidUpload(f"This recording was already uploaded as episode {existing.episode_id} "
                             f"('{existing.episode.title}').")
@@ -104,15 +109,6 @@ def _title_from(notes: Notes | None, filename: str) -> str:
         return notes.sections[0].title[:300]
     stem = Path(safe_filename(filename)).stem.replace("-", " ").replace("_", " ").strip()
     return stem[:300] or "Untitled recording"
-
-
-def _unique_slug(session: Session, title: str) -> str:
-    base = slugify(title)
-    taken = set(session.scalars(select(Episode.slug).where(Episode.slug.like(f"{base}%"))))
-    slug, n = base, 2
-    while slug in taken:
-        slug, n = f"{base}-{n}", n + 1
-    return slug
 
 
 def _content_type(info: audio.AudioInfo) -> str:
@@ -134,45 +130,7 @@ def _attach_metadata(session: Session, episode: Episode, meta: EpisodeMeta, note
         episode.people.append(EpisodePerson(person=person, role=role, position=position))
     tags = {tag.id: tag for tag in (get_or_create_tag(session, name) for name in meta.tags)}
     for tag in tags.values():
-        episode.tags.append(EpisodeTag(tag=tag, source="summarizer", accepted=True))
+        episode.tags.append(EpisodeTag(tag=tag, source=TagSource.summarizer.value, accepted=True))
     if notes and notes.markdown.strip():
         session.add(Summary(episode_id=episode.id, version=1, markdown=notes.markdown,
                             author_id=author.id if author else None))
-
-
-def get_or_create_event(session: Session, ref) -> Event:
-    event = session.scalars(select(Event).where(Event.name == ref.name)).first()
-    if event is None:
-        event = Event(name=ref.name, slug=_free_slug(session, Event, ref.name), place=ref.place,
-                      starts_on=ref.starts_on, ends_on=ref.ends_on)
-        session.add(event)
-        session.flush()
-    return event
-
-
-def get_or_create_person(session: Session, name: str) -> Person:
-    person = session.scalars(select(Person).where(Person.name == name)).first()
-    if person is None:
-        person = Person(name=name, slug=_free_slug(session, Person, name))
-        session.add(person)
-        session.flush()
-    return person
-
-
-def get_or_create_tag(session: Session, name: str, category: str = "topic") -> Tag:
-    slug = slugify(name)
-    tag = session.scalars(select(Tag).where(Tag.slug == slug)).first()
-    if tag is None:
-        tag = Tag(name=name, slug=slug, category=category)
-        session.add(tag)
-        session.flush()
-    return tag
-
-
-def _free_slug(session: Session, model, name: str) -> str:
-    base = slugify(name)
-    taken = set(session.scalars(select(model.slug).where(model.slug.like(f"{base}%"))))
-    slug, n = base, 2
-    while slug in taken:
-        slug, n = f"{base}-{n}", n + 1
-    return slug

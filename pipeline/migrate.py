@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from .db import make_engine
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -24,8 +26,6 @@ def upgrade_database(database_url: str, revision: str = "head") -> None:
 
 def current_revision(database_url: str) -> str | None:
     from alembic.runtime.migration import MigrationContext
-
-    from .db import make_engine
 
     engine = make_engine(database_url)
     with engine.connect() as conn:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import uuid as uuidlib
 from datetime import date, datetime, timezone
 from typing import Any, Optional
@@ -14,6 +13,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base
+from .enums import (  # noqa: F401  (re-exported: most callers know them as models.*)
+    AnchorKind, ChapterSource, CommentState, EpisodeStatus, JobKind, JobState, MediaKind, Role, TagSource,
+    TranscriptStatus)
 
 
 def utcnow() -> datetime:
@@ -22,41 +24,6 @@ def utcnow() -> datetime:
 
 def new_uuid() -> str:
     return str(uuidlib.uuid4())
-
-
-class Role(str, enum.Enum):
-    listener = "listener"
-    summarizer = "summarizer"
-    editor = "editor"
-    admin = "admin"
-
-    @property
-    def rank(self) -> int:
-        return list(Role).index(self)
-
-
-class EpisodeStatus(str, enum.Enum):
-    draft = "draft"
-    processing = "processing"
-    in_review = "in_review"
-    changes_requested = "changes_requested"
-    published = "published"
-    unpublished = "unpublished"
-    failed = "failed"
-
-
-class JobState(str, enum.Enum):
-    queued = "queued"
-    running = "running"
-    succeeded = "succeeded"
-    failed = "failed"
-
-
-class CommentState(str, enum.Enum):
-    pending = "pending"
-    visible = "visible"
-    hidden = "hidden"
-    deleted = "deleted"
 
 
 TZDateTime = DateTime(timezone=True)
@@ -168,7 +135,7 @@ class MediaFile(Base):
     __tablename__ = "media_files"
     id: Mapped[int] = mapped_column(primary_key=True)
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # original | audio | published | cover
+    kind: Mapped[str] = mapped_column(String(20))  # MediaKind
     storage_key: Mapped[str] = mapped_column(String(500), unique=True)
     filename: Mapped[Optional[str]] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
@@ -222,7 +189,7 @@ class Transcript(Base):
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     language: Mapped[Optional[str]] = mapped_column(String(16))
     duration: Mapped[Optional[float]] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running | complete | failed
+    status: Mapped[str] = mapped_column(String(20), default=TranscriptStatus.running.value)
     corrections: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     completed_at: Mapped[Optional[datetime]] = mapped_column(TZDateTime)
@@ -287,7 +254,7 @@ class EpisodeTag(Base):
     __tablename__ = "episode_tags"
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), primary_key=True)
     tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
-    source: Mapped[str] = mapped_column(String(20), default="summarizer")  # summarizer | suggested | editor
+    source: Mapped[str] = mapped_column(String(20), default=TagSource.summarizer.value)
     accepted: Mapped[bool] = mapped_column(Boolean, default=True)
     # An editor dropped it: kept (not accepted) so that analysing again does not suggest it anew.
     dropped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -301,7 +268,7 @@ class Chapter(Base):
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
     start: Mapped[float] = mapped_column(Float)
     title: Mapped[str] = mapped_column(String(300))
-    source: Mapped[str] = mapped_column(String(20), default="notes")  # notes | topics | editor
+    source: Mapped[str] = mapped_column(String(20), default=ChapterSource.notes.value)
     confidence: Mapped[Optional[float]] = mapped_column(Float)
 
 
@@ -312,7 +279,7 @@ class Anchor(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
     summary_version: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(20))  # section | bullet
+    kind: Mapped[str] = mapped_column(String(20))  # AnchorKind
     position: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     start: Mapped[Optional[float]] = mapped_column(Float)
@@ -338,7 +305,7 @@ class Job(Base):
     __table_args__ = (Index("ix_jobs_state_kind", "state", "kind"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(30))  # prepare_audio | transcribe | analyze | publish
+    kind: Mapped[str] = mapped_column(String(30))  # JobKind
     state: Mapped[str] = mapped_column(String(20), default=JobState.queued.value)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

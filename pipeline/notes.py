@@ -266,3 +266,57 @@ def _clean_name(value, what: str, limit: int = 200) -> str:
     if len(value) > limit:
         raise InvalidUpload(f"A {what} name in the notes is longer than {limit} characters.")
     return value
+
+
+def strip_front_matter(notes_markdown: str) -> str:
+    """The notes without their YAML front matter block."""
+    match = _FRONT.match(notes_markdown or "")
+    return notes_markdown[match.end():] if match else (notes_markdown or "")
+
+
+# --- episode fields typed in a form, an API call or on the command line ----------------------
+
+TITLE_LIMIT, NAME_LIMIT, TAG_LIMIT = 300, 200, 100
+
+
+def parse_day(value: str | None, label: str = "The date") -> date | None:
+    """'2026-05-14' to a date; raises InvalidUpload (naming the field as ``label``) on anything else."""
+    if not value or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidUpload(f"{label} must look like 2026-05-14, not {value.strip()[:40]!r}.") from None
+
+
+def split_names(value: str | None, limit: int = NAME_LIMIT) -> list[str]:
+    """Comma- or line-separated names, cleaned; raises InvalidUpload for one that is too long."""
+    return clean_names(re.split(r"[,\n;]", value or ""), limit)
+
+
+def clean_names(items, limit: int = NAME_LIMIT) -> list[str]:
+    """Names with their spaces tidied, empty ones and repeats dropped; InvalidUpload for one too long."""
+    names = [" ".join(str(item).split()) for item in items]
+    for name in names:
+        if len(name) > limit:
+            raise InvalidUpload(f"The name {name[:40]!r}... is longer than {limit} characters.")
+    return list(dict.fromkeys(n for n in names if n))
+
+
+def meta_from_fields(title=None, event=None, speakers=None, recorded_on=None, tags=None, *,
+                     date_label: str = "The date") -> EpisodeMeta:
+    """An EpisodeMeta from form, API or command-line fields, cut to the columns' limits (title
+    300, event and names 200, tags 100 characters). ``speakers`` and ``tags`` are text with
+    comma- or line-separated names, or lists of names. Raises InvalidUpload naming the bad field."""
+    return EpisodeMeta(title=" ".join((title or "").split())[:TITLE_LIMIT] or None,
+                       event=EventRef(" ".join(event.split())[:NAME_LIMIT]) if event and event.strip() else None,
+                       recorded_on=parse_day(recorded_on, date_label),
+                       speakers=[Speaker(s) for s in _names(speakers, NAME_LIMIT)],
+                       tags=_names(tags, TAG_LIMIT))
+
+
+def _names(value, limit: int) -> list[str]:
+    """Text is split at commas and new lines; a list (``--speaker`` given twice) is taken as is."""
+    if value is None or isinstance(value, str):
+        return split_names(value, limit)
+    return clean_names(value, limit)

@@ -1,10 +1,11 @@
-"""Approve and publish, send back, unpublish: the editor's actions on an episode.
+"""The ``publish`` step: the tagged listening file, stored, and the episode marked published.
 
 Publishing stores a tagged copy of the listening file and then commits the row that points at
-it. ``approve_episode`` does it as a ``publish`` job committed before anything is stored, so a
-process killed in between leaves a running job whose worker is gone: a worker requeues it
-(``doctor.recover_jobs``) and the re-run stores the same content under the same key and commits.
-Whatever an interrupted run stored that the finished one does not use is deleted as it finishes.
+it. An editor's approval (``pipeline.review.approve``) runs it as a ``publish`` job committed
+before anything is stored, so a process killed in between leaves a running job whose worker is
+gone: a worker requeues it (``jobs.recovery``) and the re-run stores the same content under the
+same key and commits. Whatever an interrupted run stored that the finished one does not use is
+deleted as it finishes.
 """
 
 from __future__ import annotations
@@ -16,62 +17,29 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from .audio import Chapter as ChapterTag
+from .audio import EpisodeTags, write_tags
 from .cover import default_cover
 from .errors import WorkflowError
-from .models import Episode, EpisodeStatus, Job, JobState, MediaFile, SiteValue, User, utcnow
-from .steps import local_copy
-from .workflow import ALLOWED, transition
-
-COVER_KEY = "site/cover.jpg"
+from .keys import SITE_COVER, published_key, published_prefix
+from .models import Episode, EpisodeStatus, MediaFile, MediaKind, SiteValue, User, utcnow
+from .storage import file_sha256, local_copy
+from .workflow import transition
 
 
 def site_cover(ctx) -> bytes:
     """The show's cover, made once and kept in storage."""
-    if not ctx.storage.exists(COVER_KEY):
-        ctx.storage.put_bytes(COVER_KEY, default_cover(ctx.settings.SHOW_TITLE, "Clinical Exchange podcast"),
+    if not ctx.storage.exists(SITE_COVER):
+        ctx.storage.put_bytes(SITE_COVER, default_cover(ctx.settings.SHOW_TITLE, "Clinical Exchange podcast"),
                               content_type="image/jpeg")
-    return ctx.storage.get_bytes(COVER_KEY)
-
-
-def approve_episode(ctx, episode_id: int, actor: User | None = None, note: str | None = None) -> int:
-    """Publish now, in this process, as a ``publish`` job (so a worker finishes it if this process
-    dies part way); returns the job's ID. Raises WorkflowError if the episode cannot be published
-    (from its state, or with the reason the job failed), StorageError when the store fails; the
-    job is then failed and the episode left as it was."""
-    from .jobs import TransientJobError, fail_job, run_claimed_job, worker_name
-
-    me = worker_name()
-    actor_id = actor.id if actor is not None else None  # the caller's object may belong to its own session
-    with ctx.sessions.begin() as session:
-        episode = session.get(Episode, episode_id)
-        if EpisodeStatus.published not in ALLOWED[EpisodeStatus(episode.status)]:
-            transition(session, episode, EpisodeStatus.published, reason=note)  # raises the clear error
-        now = utcnow()
-        job = Job(episode_id=episode_id, kind="publish", state=JobState.running.value, attempts=1, worker=me,
-                  started_at=now, heartbeat_at=now)
-        session.add(job)
-        session.flush()
-        job_id = job.id
-    try:
-        run_claimed_job(ctx, job_id, me, actor_id=actor_id, note=note)
-    except TransientJobError as exc:
-        fail_job(ctx, job_id, str(exc))  # not retried later: the editor sees the error and may approve again
-        raise exc.__cause__ from None
-    except BaseException as exc:
-        fail_job(ctx, job_id, f"publishing stopped: {type(exc).__name__}", worker=me)
-        raise
-    with ctx.sessions() as session:
-        job = session.get(Job, job_id)
-        if job.state != JobState.succeeded.value:
-            raise WorkflowError(f"Episode {episode_id} was not published: {job.error or job.state}.")
-    return job_id
+    return ctx.storage.get_bytes(SITE_COVER)
 
 
 def publish_step(ctx, session: Session, episode: Episode, report, **approval) -> None:
     """The ``publish`` job. Without ``approval`` (actor, note) it is a worker finishing an
     approval that was cut short; if the episode got published meanwhile there is nothing to do."""
     if not approval:
-        if episode.status == EpisodeStatus.published.value and episode.media_of("published") is not None:
+        if episode.status == EpisodeStatus.published.value and episode.media_of(MediaKind.published) is not None:
             return
         approval = {"actor_id": None, "note": "publishing finished after an interruption"}
     actor_id = approval["actor_id"]
@@ -85,14 +53,11 @@ def publish_episode(ctx, session: Session, episode: Episode, actor: User | None,
 
     The episode row is locked first, so two publications of one episode run one after the other
     and the files of an earlier, interrupted one can be told apart and deleted."""
-    from .audio import Chapter as ChapterTag, EpisodeTags
-    from .id3 import write_tags
-
     session.execute(update(Episode).where(Episode.id == episode.id).values(updated_at=utcnow()))
     session.refresh(episode)
     if episode.status not in (EpisodeStatus.in_review.value, EpisodeStatus.unpublished.value):
         transition(session, episode, EpisodeStatus.published, actor=actor, reason=note)  # raises the clear error
-    audio = episode.media_of("audio")
+    audio = episode.media_of(MediaKind.audio)
     if audio is None:
         raise WorkflowError(f"Episode {episode.id} has no prepared audio yet; it cannot be published.")
     duration = episode.duration or audio.duration or 0.0
@@ -103,19 +68,16 @@ def publish_episode(ctx, session: Session, episode: Episode, actor: User | None,
                        album=episode.event.name if episode.event else ctx.settings.SHOW_TITLE,
                        date=(episode.recorded_on.isoformat() if episode.recorded_on else None),
                        comment=_first_paragraph(summary), cover=site_cover(ctx), cover_mime="image/jpeg",
-                       chapters=chapters, url=f"{ctx.settings.BASE_URL}/episodes/{episode.slug}")
-    with local_copy(ctx, audio.storage_key) as src, tempfile.TemporaryDirectory(prefix="clinex-") as tmp:
+                       chapters=chapters, url=ctx.page_url(episode.slug) if ctx.page_url else None)
+    with local_copy(ctx.storage, audio.storage_key) as src, tempfile.TemporaryDirectory(prefix="clinex-") as tmp:
         tagged = Path(tmp) / Path(audio.storage_key).name
         shutil.copyfile(src, tagged)
         write_tags(tagged, tags)
-        from .ingest import file_sha256
-
-        sha = file_sha256(tagged)
-        key = f"published/{episode.uuid}/{sha[:16]}{tagged.suffix}"
+        key = published_key(episode.uuid, file_sha256(tagged), tagged.suffix)
         existing = session.scalars(select(MediaFile).where(MediaFile.storage_key == key)).first()
         if existing is None:
             stored = ctx.storage.put_file(key, tagged, content_type=audio.content_type)
-            existing = MediaFile(episode_id=episode.id, kind="published", storage_key=key, content_type=audio.content_type,
+            existing = MediaFile(episode_id=episode.id, kind=MediaKind.published.value, storage_key=key, content_type=audio.content_type,
                                  size=stored.size, sha256=stored.sha256, duration=audio.duration, codec=audio.codec,
                                  container=audio.container, sample_rate=audio.sample_rate, channels=audio.channels,
                                  bitrate=audio.bitrate, loudness_lufs=audio.loudness_lufs,
@@ -132,20 +94,9 @@ def _delete_unused_published(ctx, session: Session, episode: Episode) -> None:
     """Files under published/<uuid>/ no row refers to: what an interrupted publication stored
     (nobody else writes there while this episode's row is locked)."""
     used = set(session.scalars(select(MediaFile.storage_key).where(MediaFile.episode_id == episode.id)))
-    for key in ctx.storage.keys(f"published/{episode.uuid}/"):
+    for key in ctx.storage.keys(published_prefix(episode.uuid)):
         if key not in used:
             ctx.storage.delete(key)
-
-
-def request_changes(session: Session, episode: Episode, actor: User | None, note: str) -> None:
-    if not note or not note.strip():
-        raise WorkflowError("Say what needs to change: a note for the summarizer is required.")
-    transition(session, episode, EpisodeStatus.changes_requested, actor=actor, reason=note.strip())
-
-
-def unpublish_episode(session: Session, episode: Episode, actor: User | None, note: str | None = None) -> None:
-    transition(session, episode, EpisodeStatus.unpublished, actor=actor, reason=note)
-    bump_site_version(session)
 
 
 def bump_site_version(session: Session) -> int:

@@ -1,44 +1,41 @@
-"""What each job kind does to an episode. Called by ``jobs.run_job`` inside a session."""
+"""What the processing steps of the episode flow do (``pipeline.flow`` says when each runs).
+
+Each step takes ``(ctx, session, episode, report)``; ``jobs.run_job`` calls it inside a session
+and commits after it. Steps are idempotent: a re-run replaces what an earlier run made.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from . import pairing
+from .audio import AudioOptions, normalize_and_encode
+from .catalog import get_or_create_tag
 from .errors import TranscriptionError
-from .models import Chapter, Episode, EpisodeTag, GlossaryTerm, MediaFile, Segment, Transcript, utcnow
+from .keys import audio_key, transcript_key
+from .models import (Anchor, Chapter, ChapterSource, Episode, EpisodeTag, GlossaryTerm, MediaFile, MediaKind,
+                     Segment, TagSource, Transcript, TranscriptStatus, utcnow)
+from .storage import local_copy
+from .transcription import FORMATS, TranscriptionOptions, Word, load_glossary, transcribe
+from .transcription import Segment as HeardSegment
 
 
-@contextlib.contextmanager
-def local_copy(ctx, key: str) -> Iterator[Path]:
-    """A path to the stored object: the file itself on local storage, a temporary copy otherwise."""
-    path = ctx.storage.local_path(key)
-    if path is not None:
-        yield path
-        return
-    with tempfile.TemporaryDirectory(prefix="clinex-") as tmp:
-        yield ctx.storage.fetch_to(key, Path(tmp) / Path(key).name)
-
-
-def prepare_audio(ctx, session: Session, episode: Episode, report) -> None:
+def prepare_audio_step(ctx, session: Session, episode: Episode, report) -> None:
     """Decode the original, bring it to the loudness target and encode the listening file."""
-    from .audio import AudioOptions, prepare_audio as prepare
-
-    original = episode.media_of("original")
+    original = episode.media_of(MediaKind.original)
     options = AudioOptions.from_settings(ctx.settings)
-    with local_copy(ctx, original.storage_key) as src, tempfile.TemporaryDirectory(prefix="clinex-") as out:
-        prepared = prepare(src, Path(out), options, progress=report)
-        key = f"audio/{episode.uuid}/{original.sha256[:16]}.{prepared.extension}"
+    with local_copy(ctx.storage, original.storage_key) as src, tempfile.TemporaryDirectory(prefix="clinex-") as out:
+        prepared = normalize_and_encode(src, Path(out), options, progress=report)
+        key = audio_key(episode.uuid, original.sha256, prepared.extension)
         stored = ctx.storage.put_file(key, prepared.path, content_type=prepared.content_type)
-    session.execute(delete(MediaFile).where(MediaFile.episode_id == episode.id, MediaFile.kind == "audio",
+    session.execute(delete(MediaFile).where(MediaFile.episode_id == episode.id, MediaFile.kind == MediaKind.audio.value,
                                             MediaFile.storage_key != key))
     media = session.scalars(select(MediaFile).where(MediaFile.storage_key == key)).first() or MediaFile(
-        episode_id=episode.id, kind="audio", storage_key=key)
+        episode_id=episode.id, kind=MediaKind.audio.value, storage_key=key)
     info = prepared.info
     media.content_type, media.size, media.sha256 = prepared.content_type, stored.size, stored.sha256
     media.duration, media.codec, media.container = info.duration, info.codec, info.container
@@ -52,8 +49,7 @@ def prepare_audio(ctx, session: Session, episode: Episode, report) -> None:
 
 
 def episode_glossary(ctx, session: Session):
-    from .transcription import load_glossary
-
+    """The clinical glossary with the terms editors added in the glossary admin page."""
     extra = [(t.term, t.category, list(t.mishearings or [])) for t in session.scalars(select(GlossaryTerm))]
     return load_glossary(ctx.settings.GLOSSARY_PATH or None, extra_terms=extra)
 
@@ -68,27 +64,25 @@ def episode_context(episode: Episode) -> tuple[str, list[str]]:
     return f"{episode.title}\n{notes}", names
 
 
-def transcribe(ctx, session: Session, episode: Episode, report) -> None:
+def transcribe_step(ctx, session: Session, episode: Episode, report) -> None:
     """Transcribe the original, saving segments as they come; a retry resumes after the last one."""
-    from .transcription import TranscriptionOptions, transcribe as run
-
     glossary = episode_glossary(ctx, session)
     context, names = episode_context(episode)
     options = TranscriptionOptions.from_settings(ctx.settings)
     options.hotwords = glossary.hotwords_for(context, extra=names)
     transcript = session.scalars(select(Transcript).where(
-        Transcript.episode_id == episode.id, Transcript.status == "running")).first()
+        Transcript.episode_id == episode.id, Transcript.status == TranscriptStatus.running.value)).first()
     if transcript is None:
         transcript = Transcript(episode_id=episode.id, engine=options.engine, model=options.model,
-                                options=options.as_dict(), language=options.language, status="running")
+                                options=options.as_dict(), language=options.language, status=TranscriptStatus.running.value)
         session.add(transcript)
         session.commit()
     saved = list(session.scalars(select(Segment).where(Segment.transcript_id == transcript.id).order_by(Segment.index)))
     start_at = saved[-1].end if saved else 0.0
     duration = episode.duration or 1.0
-    original = episode.media_of("original")
-    with local_copy(ctx, original.storage_key) as src:
-        info, segments = run(src, options, start_at=start_at, first_index=len(saved),
+    original = episode.media_of(MediaKind.original)
+    with local_copy(ctx.storage, original.storage_key) as src:
+        segments, info = transcribe(src, options, start_at=start_at, first_index=len(saved),
                              cache_dir=str(ctx.settings.instance_path / "models"))
         for offset, seg in enumerate(segments, start=len(saved)):
             session.add(Segment(transcript_id=transcript.id, index=offset, start=seg.start, end=seg.end,
@@ -101,15 +95,10 @@ def transcribe(ctx, session: Session, episode: Episode, report) -> None:
 
 
 def _finish_transcript(ctx, session, episode, transcript, glossary, info) -> None:
-    from .transcription import Segment as Seg, Word
-
     rows = transcript.segments
     if not rows:
         raise TranscriptionError("No speech was found in the recording.")
-    segs = [Seg(index=r.index, start=r.start, end=r.end, text=r.text,
-                words=[Word(**w) for w in (r.words or [])], avg_logprob=r.avg_logprob,
-                no_speech_prob=r.no_speech_prob) for r in rows]
-    corrected, corrections = glossary.correct(segs)
+    corrected, corrections = glossary.correct(heard_segments(rows))
     for row, seg in zip(rows, corrected):
         row.text = seg.text
     transcript.corrections = [c.__dict__ for c in corrections]
@@ -118,33 +107,30 @@ def _finish_transcript(ctx, session, episode, transcript, glossary, info) -> Non
         seg.speaker = speaker
     write_transcript_files(ctx, episode, transcript.id, corrected)
     transcript.language, transcript.duration = info.language, info.duration
-    transcript.status, transcript.completed_at = "complete", utcnow()
+    transcript.status, transcript.completed_at = TranscriptStatus.complete.value, utcnow()
 
 
-TRANSCRIPT_FORMATS = {"vtt": "text/vtt", "srt": "application/x-subrip", "json": "application/json", "txt": "text/plain"}
-
-
-def transcript_key(episode: Episode, transcript_id: int, ext: str) -> str:
-    return f"transcripts/{episode.uuid}/{transcript_id}.{ext}"
+def heard_segments(rows) -> list[HeardSegment]:
+    """Saved transcript rows as the recognizer's segments (what the glossary and the files take)."""
+    return [HeardSegment(index=r.index, start=r.start, end=r.end, text=r.text, speaker=r.speaker,
+                         words=[Word(**w) for w in (r.words or [])], avg_logprob=r.avg_logprob,
+                         no_speech_prob=r.no_speech_prob) for r in rows]
 
 
 def write_transcript_files(ctx, episode: Episode, transcript_id: int, segments) -> None:
-    from .transcription import to_json, to_srt, to_text, to_vtt
+    """Store the transcript in every format (VTT, SRT, Podcasting 2.0 JSON, text)."""
+    for ext, (render, content_type) in FORMATS.items():
+        ctx.storage.put_bytes(transcript_key(episode.uuid, transcript_id, ext), render(segments).encode("utf-8"),
+                              content_type=content_type)
 
-    for ext, render in (("vtt", to_vtt), ("srt", to_srt), ("json", to_json), ("txt", to_text)):
-        ctx.storage.put_bytes(transcript_key(episode, transcript_id, ext), render(segments).encode("utf-8"),
-                              content_type=TRANSCRIPT_FORMATS[ext])
 
-
-def analyze(ctx, session: Session, episode: Episode, report) -> None:
+def analyze_step(ctx, session: Session, episode: Episode, report) -> None:
     """Pair the notes with the transcript: anchors, chapters, suggested tags and a soundbite.
 
     Re-running replaces what an earlier run suggested (anchors of the current summary version,
     chapters from notes or topics, unreviewed tag suggestions) and never touches what people
     made: editor chapters, the summarizer's and accepted tags, a soundbite already set.
     """
-    from . import pairing
-
     transcript = episode.transcript
     glossary = episode_glossary(ctx, session)
     notes = episode.summary.markdown if episode.summary else ""
@@ -156,7 +142,7 @@ def analyze(ctx, session: Session, episode: Episode, report) -> None:
                                                        exclude=[et.tag.name for et in episode.tags
                                                                 if et.accepted or et.dropped]))
     report(0.6)
-    if not any(c.source == "editor" for c in episode.chapters):
+    if not any(c.source == ChapterSource.editor for c in episode.chapters):
         episode.chapters.clear()  # delete-orphan: the suggested chapters of an earlier run go
         session.flush()
         for start, title, confidence, source in pairing.suggest_chapters(notes, segments, duration, glossary):
@@ -170,8 +156,6 @@ def analyze(ctx, session: Session, episode: Episode, report) -> None:
 
 def _store_anchors(session: Session, episode: Episode, anchors) -> None:
     """Replace the anchors of the current summary version."""
-    from .models import Anchor
-
     version = episode.summary.version if episode.summary else 0
     session.execute(delete(Anchor).where(Anchor.episode_id == episode.id, Anchor.summary_version == version))
     for a in anchors:
@@ -182,23 +166,13 @@ def _store_anchors(session: Session, episode: Episode, anchors) -> None:
 def _store_tags(session: Session, episode: Episode, suggestions) -> None:
     """Swap unreviewed suggestions for the new ones; tags people gave or accepted stay as they are,
     and tags an editor dropped stay dropped (never suggested again)."""
-    from .ingest import get_or_create_tag
-
-    for et in [et for et in episode.tags if et.source == "suggested" and not et.accepted and not et.dropped]:
+    for et in [et for et in episode.tags if et.source == TagSource.suggested and not et.accepted and not et.dropped]:
         episode.tags.remove(et)
     session.flush()
     have = {et.tag_id for et in episode.tags}
     for name, category, score in suggestions:
         tag = get_or_create_tag(session, name, category)
         if tag.id not in have:
-            episode.tags.append(EpisodeTag(tag=tag, source="suggested", accepted=False, score=score))
+            episode.tags.append(EpisodeTag(tag=tag, source=TagSource.suggested.value, accepted=False, score=score))
             have.add(tag.id)
 
-
-def publish(ctx, session: Session, episode: Episode, report, **options) -> None:
-    from .publish import publish_step
-
-    publish_step(ctx, session, episode, report, **options)
-
-
-HANDLERS = {"prepare_audio": prepare_audio, "transcribe": transcribe, "analyze": analyze, "publish": publish}

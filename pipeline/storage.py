@@ -8,6 +8,7 @@ failure ``StorageError``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -64,6 +65,23 @@ def _hash_file(fh: BinaryIO) -> tuple[int, str]:
         digest.update(chunk)
         size += len(chunk)
     return size, digest.hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file on disk, read in chunks."""
+    with open(path, "rb") as fh:
+        return _hash_file(fh)[1]
+
+
+@contextlib.contextmanager
+def local_copy(storage: "Storage", key: str) -> Iterator[Path]:
+    """A path to the stored object: the file itself on local storage, a temporary copy otherwise."""
+    path = storage.local_path(key)
+    if path is not None:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="clinex-") as tmp:
+        yield storage.fetch_to(key, Path(tmp) / Path(key).name)
 
 
 class Storage(ABC):

@@ -56,7 +56,7 @@ def migrated(settings):
 
 @pytest.fixture
 def ctx(migrated):
-    from webapp.context import job_context
+    from pipeline.jobs import job_context
 
     return job_context(migrated)
 

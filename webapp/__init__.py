@@ -25,9 +25,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         REMEMBER_COOKIE_HTTPONLY=True,
         WTF_CSRF_TIME_LIMIT=None,
     )
-    from .context import CeleryDispatcher, job_context
+    from .context import web_context
 
-    app.extensions["clinex"] = job_context(settings)
+    app.extensions["clinex"] = web_context(settings)
     app.extensions["clinex_dispatcher"] = None  # created on first use, so tests can swap it
 
     from . import auth, errors, members, rendering, security

@@ -9,7 +9,10 @@ from flask import Flask, abort, request
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFProtect
 
+from pipeline.accounts import user_for_token
 from pipeline.models import Role, User
+
+from .db import db
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -37,8 +40,6 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from .db import db
-
         user = db().get(User, int(user_id)) if user_id.isdigit() else None
         return SessionUser(user) if user and user.active else None
 
@@ -87,10 +88,6 @@ def can_manage(episode) -> bool:
 
 def bearer_user() -> User | None:
     """The active account whose API token is in ``Authorization: Bearer cx_...``, else None."""
-    from pipeline.accounts import user_for_token
-
-    from .db import db
-
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip().startswith("cx_"):

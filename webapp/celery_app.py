@@ -9,13 +9,12 @@ from datetime import timedelta
 
 from celery import Celery, signals
 
-from pipeline.jobs import TransientJobError, fail_job, run_job
+from pipeline.jobs import WORKER_POLICY, deliver, recover_jobs
 from pipeline.settings import Settings
 
-from .context import internal_error_message, job_context
+from .context import web_context
 
 log = logging.getLogger(__name__)
-MAX_RETRIES = 5
 LONGEST_JOB_SECONDS = 6 * 3600
 
 
@@ -42,28 +41,20 @@ def create_celery(settings: Settings) -> Celery:
     )
     celery.clinex_settings = settings
 
-    @celery.task(bind=True, name="clinex.run_job", max_retries=MAX_RETRIES)
+    @celery.task(bind=True, name="clinex.run_job", max_retries=WORKER_POLICY.attempts - 1)
     def run_job_task(self, job_id: int) -> None:
-        ctx = job_context(self.app.clinex_settings)
-        try:
-            follow_ups = run_job(ctx, job_id)
-        except TransientJobError as exc:
-            if self.request.retries >= MAX_RETRIES:
-                fail_job(ctx, job_id, f"gave up after {MAX_RETRIES + 1} attempts: {exc}")
-                return
-            raise self.retry(exc=exc, countdown=min(300, 5 * 2 ** self.request.retries))
-        except Exception as exc:  # a bug: fail visibly instead of leaving the episode in processing
-            log.exception("job %s crashed", job_id)
-            fail_job(ctx, job_id, internal_error_message(exc))
-            raise
-        for next_id in follow_ups:
+        """One delivery of a job; the retry policy is the core's (``pipeline.jobs.deliver``)."""
+        outcome = deliver(web_context(self.app.clinex_settings), job_id, attempt=self.request.retries + 1)
+        if outcome.retry_in is not None:
+            raise self.retry(countdown=outcome.retry_in)
+        for next_id in outcome.follow_ups:
             self.app.send_task("clinex.run_job", args=[next_id])
 
     return celery
 
 
 class JobRecovery:
-    """A thread in the worker's main process that runs ``doctor.recover_jobs`` when the worker is
+    """A thread in the worker's main process that runs ``jobs.recover_jobs`` when the worker is
     ready and then every ``every`` seconds, and sends the requeued jobs. Requeues are
     compare-and-set, so any number of workers can do this at once."""
 
@@ -90,9 +81,7 @@ class JobRecovery:
                 return
 
     def recover_once(self) -> list[int]:
-        from pipeline.doctor import recover_jobs
-
-        report = recover_jobs(job_context(self.celery.clinex_settings), self.stale_after)
+        report = recover_jobs(web_context(self.celery.clinex_settings), self.stale_after)
         for action in report.actions:
             log.warning("recovery: %s", action)
         for job_id in report.dispatch:

@@ -10,8 +10,10 @@ from pathlib import Path
 import click
 
 from pipeline.errors import ClinexError
+from pipeline.private_feeds import revoke_feeds_of
 
 from . import ops
+from .passwords import issue_password_reset
 
 
 def friendly(command):
@@ -108,8 +110,6 @@ def users_set_role(email: str, role: str) -> None:
 @friendly
 def users_reset_password(email: str) -> None:
     """Print a single-use password reset link (valid 24 hours) for an account."""
-    from .passwords import issue_password_reset
-
     click.echo(issue_password_reset(email))
 
 
@@ -118,9 +118,7 @@ def users_reset_password(email: str) -> None:
 @friendly
 def users_revoke_feeds(email: str) -> None:
     """Revoke every private feed address of an account; its podcast apps stop getting episodes at once."""
-    from pipeline.private_feeds import revoke_feeds_of
-
-    with ops.session_for(ops.context()) as session:
+    with ops.context().session() as session:
         click.echo(f"Revoked {revoke_feeds_of(session, email)} private feed(s) of {email}.")
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline.models import Episode, GlossaryTerm, Segment, SegmentRevision, Transcript, User
+from pipeline.steps import heard_segments, write_transcript_files
 
 _WORDS = re.compile(r"[\w'’-]+")
 
@@ -43,13 +44,7 @@ def apply_correction(ctx, session: Session, episode: Episode, segment: Segment, 
 
 
 def rewrite_downloads(ctx, episode: Episode, transcript: Transcript) -> None:
-    from pipeline.steps import write_transcript_files
-    from pipeline.transcription.types import Segment as Seg, Word
-
-    segments = [Seg(index=r.index, start=r.start, end=r.end, text=r.text, speaker=r.speaker,
-                    words=[Word(**w) for w in (r.words or [])], avg_logprob=r.avg_logprob,
-                    no_speech_prob=r.no_speech_prob) for r in transcript.segments]
-    write_transcript_files(ctx, episode, transcript.id, segments)
+    write_transcript_files(ctx, episode, transcript.id, heard_segments(transcript.segments))
 
 
 def swapped_words(before: str, after: str) -> list[tuple[str, str]]:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from pipeline.catalog import get_or_create_event, get_or_create_person, get_or_create_tag
 from pipeline.models import Episode, EpisodePerson, EpisodeTag, Summary, User
-from pipeline.notes import parse_notes
-
-from .uploads import meta_from_fields
+from pipeline.notes import meta_from_fields, parse_notes
 
 
 def fields_of(episode: Episode) -> dict:
@@ -23,7 +22,6 @@ def apply_fields(session: Session, episode: Episode, form, author: User) -> None
     """Write the form to the episode; notes that changed become a new summary version.
 
     Raises InvalidUpload for a bad date or notes whose front matter does not parse."""
-    from pipeline.ingest import get_or_create_event, get_or_create_person
 
     meta = meta_from_fields(form.title.data, form.event.data, form.speakers.data, form.recorded_on.data,
                             form.tags.data)
@@ -51,7 +49,6 @@ def _set_people(session: Session, episode: Episode, names: list[str], get_person
 def _set_tags(session: Session, episode: Episode, names: list[str]) -> None:
     """The summarizer's tags replace the accepted ones; unreviewed suggestions stay for the editor,
     dropped ones stay dropped unless the summarizer names them again."""
-    from pipeline.ingest import get_or_create_tag
 
     wanted = {get_or_create_tag(session, name).id: name for name in names}
     for et in list(episode.tags):

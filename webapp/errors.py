@@ -7,9 +7,22 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from pipeline.errors import ClinexError
+from pipeline.errors import (AudioError, ClinexError, ConfigError, InvalidUpload, NotFound, StorageError,
+                             TranscriptionError, WorkflowError)
+
+from .db import db
 
 log = logging.getLogger(__name__)
+
+# The core's errors as HTTP answers; a class not listed answers as its nearest listed base.
+STATUS: dict[type[ClinexError], int] = {
+    ClinexError: 400, InvalidUpload: 422, AudioError: 422, NotFound: 404, WorkflowError: 409,
+    StorageError: 503, TranscriptionError: 500, ConfigError: 500,
+}
+
+
+def status_of(exc: ClinexError) -> int:
+    return next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)
 
 
 def _wants_json() -> bool:
@@ -25,10 +38,8 @@ def _respond(status: int, title: str, message: str):
 def init_app(app: Flask) -> None:
     @app.errorhandler(ClinexError)
     def clinex_error(exc: ClinexError):
-        from .db import db
-
         db().rollback()
-        return _respond(exc.http_status, type(exc).__name__, str(exc))
+        return _respond(status_of(exc), type(exc).__name__, str(exc))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -15,7 +15,7 @@ from feeds import build_feed, feed_etag
 from feeds.model import EpisodeItem, PersonCredit, ShowInfo, Soundbite, TranscriptLink, podcast_guid_for
 from pipeline.models import Episode, EpisodeStatus, EpisodeTag, SiteValue, Tag
 from pipeline.settings import Settings
-from pipeline.steps import TRANSCRIPT_FORMATS
+from pipeline.transcription import TRANSCRIPT_TYPES
 
 from .rendering import plain_text, render_markdown
 
@@ -56,7 +56,7 @@ def episode_item(settings: Settings, episode: Episode, token: str | None = None)
     summary = episode.summary.markdown if episode.summary else ""
     transcript = episode.transcript
     links = tuple(TranscriptLink(url=f"{base}/episodes/{episode.slug}/transcript.{ext}{key}",
-                                 type=TRANSCRIPT_FORMATS[ext], language=episode.language)
+                                 type=TRANSCRIPT_TYPES[ext], language=episode.language)
                   for ext in TRANSCRIPT_ORDER) if transcript else ()
     soundbites = ()
     if episode.soundbite_start is not None and episode.soundbite_duration:

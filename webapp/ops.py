@@ -7,26 +7,23 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from sqlalchemy import func, select
 
 from pipeline.accounts import count_editors, create_user, find_user, set_role
+from pipeline import review
 from pipeline.errors import ClinexError, InvalidUpload, NotFound
-from pipeline.ingest import ingest_recording
-from pipeline.jobs import JobContext, requeue_failed
+from pipeline.ingest import ingest_upload
+from pipeline.jobs import InlineDispatcher, JobContext
 from pipeline.migrate import current_revision, upgrade_database
 from pipeline.models import Episode, EpisodeStatus, Job, Tag, User
-from pipeline.notes import EpisodeMeta, EventRef, Speaker, parse_notes
-from pipeline.publish import approve_episode, request_changes, unpublish_episode
+from pipeline.notes import meta_from_fields
 from pipeline.settings import Settings, load_settings, settings_as_rows
 
-from .context import CeleryDispatcher, InlineDispatcher, job_context
-from .websub import announce
+from .context import CeleryDispatcher, web_context
 
 STATUSES = [s.value for s in EpisodeStatus]
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "pipeline" / "sample"
@@ -34,20 +31,7 @@ DEFAULT_EDITOR = "editor@clinical-exchange.example"
 
 
 def context(settings: Settings | None = None) -> JobContext:
-    return job_context(settings)
-
-
-@contextmanager
-def session_for(ctx: JobContext) -> Iterator:
-    session = ctx.sessions()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    return web_context(settings)
 
 
 def upgrade(settings: Settings | None = None) -> str:
@@ -69,7 +53,7 @@ def initialize(sample: bool = False, echo: Callable[[str], None] = print, settin
     """Migrate, make sure an editor exists, and with ``sample`` publish the bundled lecture once."""
     ctx = context(settings)
     report = InitReport(str(ctx.settings.instance_path), upgrade(ctx.settings))
-    with session_for(ctx) as session:
+    with ctx.session() as session:
         if count_editors(session) == 0:
             user, password = create_user(session, DEFAULT_EDITOR, "Editor", "editor")
             report.editor_email, report.editor_password = user.email, password
@@ -87,31 +71,20 @@ def initialize(sample: bool = False, echo: Callable[[str], None] = print, settin
 
 
 def add_user(email: str, name: str | None, role: str, password: str | None, settings: Settings | None = None) -> str:
-    with session_for(context(settings)) as session:
+    with context(settings).session() as session:
         _user, password = create_user(session, email, name or "", role, password)
     return password
 
 
 def list_users(settings: Settings | None = None) -> list[dict]:
-    with session_for(context(settings)) as session:
+    with context(settings).session() as session:
         return [{"id": u.id, "email": u.email, "name": u.display_name, "role": u.role, "trusted": u.trusted}
                 for u in session.scalars(select(User).order_by(User.id))]
 
 
 def set_user_role(email: str, role: str, settings: Settings | None = None) -> None:
-    with session_for(context(settings)) as session:
+    with context(settings).session() as session:
         set_role(session, email, role)
-
-
-def _meta_from_options(title, event, speakers, tags, recorded_on) -> EpisodeMeta:
-    day = None
-    if recorded_on:
-        try:
-            day = date.fromisoformat(recorded_on)
-        except ValueError:
-            raise InvalidUpload(f"--date must look like 2026-05-14, not {recorded_on!r}.") from None
-    return EpisodeMeta(title=title, event=EventRef(event) if event else None, recorded_on=day,
-                       speakers=[Speaker(s) for s in speakers or ()], tags=list(tags or ()))
 
 
 def ingest_file(audio_path: Path, *, notes_path: Path | None = None, title=None, event=None, speakers=(), tags=(),
@@ -121,18 +94,13 @@ def ingest_file(audio_path: Path, *, notes_path: Path | None = None, title=None,
     audio_path = Path(audio_path)
     if not audio_path.is_file():
         raise InvalidUpload(f"No such file: {audio_path}.")
-    notes = None
-    if notes_path is not None:
-        if not Path(notes_path).is_file():
-            raise InvalidUpload(f"No such notes file: {notes_path}.")
-        notes = parse_notes(Path(notes_path).read_bytes())
-    meta = _meta_from_options(title, event, speakers, tags, recorded_on)
-    with session_for(ctx) as session:
-        author = find_user(session, author_email) if author_email else None
-        if author_email and author is None:
-            raise NotFound(f"No account for {author_email}.")
-        result = ingest_recording(session, ctx.storage, ctx.settings, audio_path, filename=audio_path.name,
-                                  meta=meta, notes=notes, author=author)
+    if notes_path is not None and not Path(notes_path).is_file():
+        raise InvalidUpload(f"No such notes file: {notes_path}.")
+    meta = meta_from_fields(title, event, list(speakers or ()), recorded_on, list(tags or ()), date_label="--date")
+    with ctx.session() as session:
+        author_id = _actor(session, author_email).id if author_email else None
+    result = ingest_upload(ctx, audio_path, filename=audio_path.name, meta=meta, author_id=author_id,
+                           notes_text=Path(notes_path).read_bytes() if notes_path is not None else None)
     if wait:
         _run_inline(ctx, result.job_ids, quiet)
     else:
@@ -157,7 +125,7 @@ def _run_inline(ctx: JobContext, job_ids: list[int], quiet: bool) -> None:
 
         def on_progress(job_id: int, fraction: float) -> None:
             if job_id not in tasks:
-                with session_for(ctx) as session:
+                with ctx.session() as session:
                     kind = session.get(Job, job_id).kind
                 tasks[job_id] = bars.add_task(kind.replace("_", " "), total=1.0)
             bars.update(tasks[job_id], completed=fraction)
@@ -168,7 +136,7 @@ def _run_inline(ctx: JobContext, job_ids: list[int], quiet: bool) -> None:
 
 
 def episode_row(ctx: JobContext, episode_id: int) -> dict:
-    with session_for(ctx) as session:
+    with ctx.session() as session:
         ep = session.get(Episode, episode_id)
         if ep is None:
             raise NotFound(f"No episode {episode_id}.")
@@ -186,7 +154,7 @@ def _row(ctx: JobContext, ep: Episode) -> dict:
 
 def list_episodes(status: str | None = None, oldest_first: bool = False, settings: Settings | None = None) -> list[dict]:
     ctx = context(settings)
-    with session_for(ctx) as session:
+    with ctx.session() as session:
         query = select(Episode)
         if status:
             query = query.where(Episode.status == status)
@@ -195,7 +163,7 @@ def list_episodes(status: str | None = None, oldest_first: bool = False, setting
 
 
 def list_jobs(limit: int = 30, settings: Settings | None = None) -> list[dict]:
-    with session_for(context(settings)) as session:
+    with context(settings).session() as session:
         jobs = session.scalars(select(Job).order_by(Job.id.desc()).limit(limit))
         return [{"id": j.id, "episode_id": j.episode_id, "kind": j.kind, "state": j.state,
                  "progress": round(j.progress, 3), "attempts": j.attempts, "error": j.error,
@@ -242,33 +210,27 @@ def _actor(session, email: str | None) -> User | None:
 def approve(episode_id: int, editor_email: str | None = None, note: str | None = None,
             settings: Settings | None = None) -> str:
     ctx = context(settings)
-    with session_for(ctx) as session:
+    with ctx.session() as session:
         slug = _get_episode(session, episode_id).slug
         actor = _actor(session, editor_email)
-    approve_episode(ctx, episode_id, actor, note=note)
-    with session_for(ctx) as session:
-        announce(ctx.settings, session, episode_id)
+    review.approve(ctx, episode_id, actor.id if actor else None, note=note)
     return f"{ctx.settings.BASE_URL}/episodes/{slug}"
 
 
 def reject(episode_id: int, note: str, editor_email: str | None = None, settings: Settings | None = None) -> None:
-    with session_for(context(settings)) as session:
-        request_changes(session, _get_episode(session, episode_id), _actor(session, editor_email), note)
+    ctx = context(settings)
+    with ctx.session() as session:
+        actor = _actor(session, editor_email)
+    review.send_back(ctx, episode_id, actor.id if actor else None, note)
 
 
 def unpublish(episode_id: int, note: str | None = None, settings: Settings | None = None) -> None:
-    ctx = context(settings)
-    with session_for(ctx) as session:
-        unpublish_episode(session, _get_episode(session, episode_id), None, note)
-    with session_for(ctx) as session:
-        announce(ctx.settings, session, episode_id)
+    review.unpublish(context(settings), episode_id, None, note)
 
 
 def retry(episode_id: int, settings: Settings | None = None) -> int:
     ctx = context(settings)
-    with session_for(ctx) as session:
-        _get_episode(session, episode_id)
-    job_ids = requeue_failed(ctx, episode_id)
+    job_ids = review.retry(ctx, episode_id)
     CeleryDispatcher(_celery(ctx.settings)).dispatch(job_ids)
     return len(job_ids)
 
@@ -279,7 +241,7 @@ def render_feed_bytes(tag: str | None = None, settings: Settings | None = None) 
     from .feed_data import published_episodes, render_feed
 
     ctx = context(settings)
-    with session_for(ctx) as session:
+    with ctx.session() as session:
         if tag is None:
             return render_feed(session, ctx.settings, published_episodes(session), path="/feed.xml")
         found = session.scalars(select(Tag).where(Tag.slug == slugify(tag))).first()

@@ -14,6 +14,8 @@ from pipeline.errors import ClinexError
 from pipeline.models import User
 from pipeline.settings import Settings
 
+from .context import web_context
+
 RESET_MAX_AGE = 24 * 3600
 _SALT = "clinex-password-reset"
 
@@ -53,9 +55,7 @@ def issue_password_reset(email: str, settings: Settings | None = None) -> str:
     """The reset link for ``email`` (valid 24 h, once), for ``clinex users reset-password EMAIL``.
 
     Raises NotFound when there is no such account."""
-    from .context import job_context
-
-    ctx = job_context(settings)
+    ctx = web_context(settings)
     with ctx.sessions() as session:
         return reset_link(ctx.settings, get_user(session, email))
 

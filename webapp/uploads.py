@@ -1,7 +1,7 @@
 """Getting recordings onto disk without holding them in memory, and into the pipeline.
 
 * Plain form posts: Werkzeug writes file parts to a spool file in ``INSTANCE_PATH/uploads``
-  (``UploadRequest``, ``pipeline.spool``), whose path goes straight to ``ingest_recording``; one
+  (``UploadRequest``, ``pipeline.spool``), whose path goes straight to ``pipeline.ingest.ingest_upload``; one
   that a killed server leaves behind is found and removed by ``clinex doctor``.
 * Chunked uploads (the studio's JavaScript, for big files): the browser creates an upload, then
   sends the file in slices appended to ``uploads/<user id>/<upload id>.part``; a slice at the
@@ -14,13 +14,13 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from flask import Request, current_app
 
 from pipeline.errors import InvalidUpload
-from pipeline.notes import EpisodeMeta, EventRef, Speaker, parse_notes
+from pipeline.ingest import ingest_upload
+from pipeline.notes import EpisodeMeta
 from pipeline.spool import delete_chunked, find_abandoned_chunked, open_spool, uploads_folder
 
 CHUNK_BYTES = 8 * 1024 * 1024
@@ -124,46 +124,14 @@ def _sweep_stale(user_id: int) -> None:
         delete_chunked(upload.path)
 
 
-def parse_day(value: str | None) -> date | None:
-    """'2026-05-14' to a date; raises InvalidUpload on anything else."""
-    if not value or not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidUpload(f"The date must look like 2026-05-14, not {value.strip()[:40]!r}.") from None
-
-
-def split_names(value: str | None, limit: int = 200) -> list[str]:
-    """Comma- or line-separated names, cleaned; raises InvalidUpload for one that is too long."""
-    names = [" ".join(n.split()) for n in re.split(r"[,\n;]", value or "")]
-    for name in names:
-        if len(name) > limit:
-            raise InvalidUpload(f"The name {name[:40]!r}... is longer than {limit} characters.")
-    return list(dict.fromkeys(n for n in names if n))
-
-
-def meta_from_fields(title=None, event=None, speakers=None, recorded_on=None, tags=None) -> EpisodeMeta:
-    """An EpisodeMeta from form or API fields; raises InvalidUpload naming the bad field."""
-    return EpisodeMeta(title=(title or "").strip()[:300] or None,
-                       event=EventRef(" ".join(event.split())[:200]) if event and event.strip() else None,
-                       recorded_on=parse_day(recorded_on), speakers=[Speaker(s) for s in split_names(speakers)],
-                       tags=split_names(tags, limit=100))
-
-
 def ingest_path(path: str | Path, filename: str, meta: EpisodeMeta, notes_text: str | None, author):
-    """Ingest a file already on local disk and queue its jobs after the commit.
-
-    Raises InvalidUpload (bad notes, not audio, duplicate...) with nothing stored."""
-    from pipeline.ingest import ingest_recording  # needs ffmpeg bindings; loaded when used
-
+    """Ingest a file already on local disk (``pipeline.ingest.ingest_upload``) and dispatch its
+    jobs, which are committed by then. Raises InvalidUpload with nothing stored."""
     from . import dispatcher
-    from .db import ctx, db
+    from .db import ctx
 
-    notes = parse_notes(notes_text) if notes_text and notes_text.strip() else None
-    job_ctx = ctx()
-    result = ingest_recording(db(), job_ctx.storage, job_ctx.settings, path, filename=filename, meta=meta,
-                              notes=notes, author=author)
+    result = ingest_upload(ctx(), path, filename=filename, meta=meta, notes_text=notes_text,
+                           author_id=author.id if author is not None else None)
     dispatcher(current_app).dispatch(result.job_ids)
     return result
 
@@ -178,4 +146,4 @@ def ingest_chunked(upload: ChunkedUpload, meta: EpisodeMeta, notes_text: str | N
 
 
 __all__ = ["UploadRequest", "ChunkedUpload", "start_chunked", "find_chunked", "append_chunk", "ingest_path",
-           "ingest_chunked", "meta_from_fields", "CHUNK_BYTES"]
+           "ingest_chunked", "CHUNK_BYTES"]

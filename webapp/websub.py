@@ -7,8 +7,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from sqlalchemy.orm import Session
-
 from pipeline.models import Episode
 from pipeline.settings import Settings
 
@@ -44,8 +42,11 @@ def ping_hub(hub_url: str, topics: list[str], timeout: float = 5.0) -> list[str]
     return problems
 
 
-def announce(settings: Settings, session: Session, episode_id: int) -> list[str]:
-    if not settings.WEBSUB_HUB:
+def announce_changed_feeds(ctx, episode_id: int) -> list[str]:
+    """The ``feeds_changed`` hook (``pipeline.jobs.JobContext``): ping the hub for every feed the
+    episode is in; returns the problems (logged, never raised)."""
+    if not ctx.settings.WEBSUB_HUB:
         return []
-    episode = session.get(Episode, episode_id)
-    return ping_hub(settings.WEBSUB_HUB, feed_urls_for(settings, episode))
+    with ctx.session() as session:
+        topics = feed_urls_for(ctx.settings, session.get(Episode, episode_id))
+    return ping_hub(ctx.settings.WEBSUB_HUB, topics)

@@ -18,6 +18,7 @@ import numpy as np
 
 from pipeline.errors import TranscriptionError
 
+from .convert import convert_ct2_to_openai_whisper
 from .types import Segment, TranscriptionOptions, Word
 
 BUNDLED_MODEL = "tiny.en"
@@ -157,8 +158,6 @@ class OpenAIWhisperEngine:
 
     @staticmethod
     def _checkpoint(model: str, cache_dir: str | None) -> str:
-        from .convert import convert_ct2_to_openai_whisper
-
         if _is_bundled(model):
             cache = cache_dir or os.path.join(os.path.expanduser("~"), ".cache", "clinical-exchange")
             return str(convert_ct2_to_openai_whisper(bundled_model_path(), cache_dir=cache))

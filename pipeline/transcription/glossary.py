@@ -21,6 +21,7 @@ from rapidfuzz import fuzz, process
 
 from pipeline.errors import ConfigError
 
+from .engines import bundled_model_path
 from .types import Correction, Segment, Word
 
 CATEGORIES = ("platform", "maker", "product", "procedure", "indication", "complication",
@@ -72,8 +73,6 @@ def _load_yaml(text: str) -> object:
 @lru_cache(maxsize=1)
 def ordinary_words() -> frozenset[str]:
     """Whole words of the Whisper (GPT-2) vocabulary, plus the glossary's ``ordinary_words``."""
-    from .engines import bundled_model_path
-
     data = _load_yaml(resources.files("pipeline").joinpath("data/glossary.yaml").read_text(encoding="utf-8"))
     words = {w.lower() for w in data.get("ordinary_words", [])}
     for line in (bundled_model_path() / "vocabulary.txt").read_text(encoding="utf-8").splitlines():

@@ -80,3 +80,6 @@ FORMATS = {
     "json": (to_json, "application/json"),
     "txt": (to_text, "text/plain"),
 }
+
+# Transcript file extension -> content type, in the order clients should prefer them.
+CONTENT_TYPES = {ext: content_type for ext, (_render, content_type) in FORMATS.items()}

@@ -189,7 +189,8 @@ def _stream(path, options: TranscriptionOptions, start_at: float, first_index: i
 def transcribe(audio_path: str | os.PathLike, options: TranscriptionOptions, *, start_at: float = 0.0,
                first_index: int = 0, cache_dir: str | None = None
                ) -> tuple[TranscriptionInfo, Iterator[Segment]]:
-    """Start transcribing; returns the run's facts and a lazy stream of segments.
+    """Start transcribing; returns a lazy stream of segments and the run's facts, in the order
+    faster-whisper's ``WhisperModel.transcribe`` gives them.
 
     ``start_at`` resumes an interrupted run: pass the end of the last saved segment and
     ``first_index`` the number of segments saved, and the stream yields exactly the segments
@@ -201,4 +202,4 @@ def transcribe(audio_path: str | os.PathLike, options: TranscriptionOptions, *, 
     engine = get_engine(options, cache_dir)
     info = TranscriptionInfo(engine=options.engine, model=options.model, options=options.as_dict(),
                              language=options.language, duration=duration)
-    return info, _stream(audio_path, options, start_at, first_index, engine, plan(options)[0])
+    return _stream(audio_path, options, start_at, first_index, engine, plan(options)[0]), info

@@ -26,7 +26,7 @@ class ThreadDispatcher:
     """Runs each batch of jobs in a background thread, so pages can watch progress."""
 
     def __init__(self, ctx):
-        from webapp.context import InlineDispatcher
+        from pipeline.jobs import InlineDispatcher
 
         self.inline = InlineDispatcher(ctx)
 

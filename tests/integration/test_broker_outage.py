@@ -119,7 +119,7 @@ def test_jobs_queued_while_the_broker_is_down_run_once_when_it_is_back(tmp_path,
 def test_recovery_sends_a_long_queued_job_again_once_per_wait(ctx):
     from datetime import timedelta
 
-    from pipeline.doctor import recover_jobs
+    from pipeline.jobs import recover_jobs
     from pipeline.models import Episode, Job, utcnow
 
     old = utcnow() - timedelta(minutes=20)

@@ -162,7 +162,7 @@ def site(tmp_path_factory) -> Site:
     from pipeline.migrate import upgrade_database
     from pipeline.settings import ensure_instance, load_settings
     from webapp import create_app
-    from webapp.context import InlineDispatcher
+    from pipeline.jobs import InlineDispatcher
 
     base = tmp_path_factory.mktemp("hostile")
     values = {"INSTANCE_PATH": str(base / "instance"), "BASE_URL": "http://clinex.test", "SECRET_KEY": "s",

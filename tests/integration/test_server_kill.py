@@ -44,7 +44,7 @@ _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 @pytest.fixture
 def recording(tmp_path) -> Path:
-    from pipeline.ffmpeg import ffmpeg_binary
+    from pipeline.audio.ffmpeg import ffmpeg_binary
 
     path = tmp_path / "round-table.wav"
     subprocess.run([ffmpeg_binary(), "-v", "error", "-stream_loop", "-1", "-i", str(SPEECH), "-t", str(SECONDS),

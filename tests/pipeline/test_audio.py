@@ -14,11 +14,12 @@ import pytest
 from mutagen.mp3 import MP3, BitrateMode
 
 from pipeline.audio import (
-    AudioOptions, LoudnessInfo, decode_pcm16k, is_silent, measure_loudness, prepare_audio, probe,
+    AudioOptions, LoudnessInfo, is_silent, measure_loudness, normalize_and_encode, probe,
     sniff_non_audio, validate_upload,
 )
 from pipeline.errors import AudioError, ConfigError, InvalidUpload
-from pipeline.ffmpeg import configure_pydub, ffmpeg_binary, run_ffmpeg
+from pipeline.transcription.pcm import decode_pcm16k
+from pipeline.audio.ffmpeg import configure_pydub, ffmpeg_binary, run_ffmpeg
 from pipeline.settings import load_settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audio"
@@ -82,7 +83,7 @@ def test_ffmpeg_binary_falls_back_to_imageio_and_still_works(monkeypatch, tmp_pa
 
     monkeypatch.setenv("PATH", str(tmp_path))
     assert ffmpeg_binary() == imageio_ffmpeg.get_ffmpeg_exe()
-    prepared = prepare_audio(GOOD / "speech.opus", tmp_path / "out", AudioOptions())
+    prepared = normalize_and_encode(GOOD / "speech.opus", tmp_path / "out", AudioOptions())
     monkeypatch.undo()
     assert prepared.info.codec == "mp3"
     assert abs(measure_loudness(prepared.path).integrated_lufs + 16) <= 1.0
@@ -178,7 +179,7 @@ def prepared(tmp_path_factory):
     results = {}
     for name in PREPARED_INPUTS:
         seen: list[float] = []
-        out = prepare_audio(GOOD / name, tmp_path_factory.mktemp("prepared"), AudioOptions(), seen.append)
+        out = normalize_and_encode(GOOD / name, tmp_path_factory.mktemp("prepared"), AudioOptions(), seen.append)
         results[name] = (out, seen)
     return results
 
@@ -189,7 +190,7 @@ def test_prepared_audio_lands_on_target_without_clipping(prepared, name):
     measured = measure_loudness(out.path)  # the reference: ebur128 with true peak
     assert measured.integrated_lufs == pytest.approx(-16.0, abs=1.0)
     assert measured.true_peak_dbtp <= -1.0
-    # What prepare_audio stored for the media row agrees with the reference.
+    # What normalize_and_encode stored for the media row agrees with the reference.
     assert out.output_loudness.integrated_lufs == pytest.approx(measured.integrated_lufs, abs=0.3)
     assert out.output_loudness.true_peak_dbtp == pytest.approx(measured.true_peak_dbtp, abs=0.3)
     # Input loudness is measured after the mono downmix (what the gain applies to): a stereo
@@ -226,7 +227,7 @@ def test_prepare_leaves_only_the_output(prepared):
 
 def test_prepare_m4a_stereo_and_bitrate_options(tmp_path):
     options = AudioOptions(format="m4a", stereo=True, bitrate_kbps=96, loudness_target=-19.0, true_peak_limit=-2.0)
-    out = prepare_audio(GOOD / "tone_stereo.ogg", tmp_path, options)
+    out = normalize_and_encode(GOOD / "tone_stereo.ogg", tmp_path, options)
     assert (out.path.name, out.content_type) == ("prepared.m4a", "audio/mp4")
     assert (out.info.codec, out.info.channels, out.info.sample_rate) == ("aac", 2, 44100)
     assert out.info.bitrate == pytest.approx(96000, rel=0.15)
@@ -237,7 +238,7 @@ def test_prepare_m4a_stereo_and_bitrate_options(tmp_path):
 
 def test_prepare_refuses_non_audio_and_leaves_nothing(tmp_path):
     with pytest.raises(InvalidUpload, match="not an audio or video recording"):
-        prepare_audio(BAD / "random_bytes.mp3", tmp_path / "out", AudioOptions())
+        normalize_and_encode(BAD / "random_bytes.mp3", tmp_path / "out", AudioOptions())
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from mutagen.id3 import ID3
 
-from pipeline.audio import AudioOptions, prepare_audio, validate_upload
+from pipeline.audio import AudioOptions, normalize_and_encode, validate_upload
 from pipeline.errors import AudioError
-from pipeline.id3 import Chapter, EpisodeTags, read_tags, write_tags
+from pipeline.audio.id3 import Chapter, EpisodeTags, read_tags, write_tags
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audio"
 COVER = (FIXTURES / "bad" / "image_jpeg.mp3").read_bytes()  # a real JPEG, renamed for the bad set
@@ -35,7 +35,7 @@ def episode_tags(**changes) -> EpisodeTags:
 
 @pytest.fixture(scope="module")
 def episode_mp3(tmp_path_factory) -> Path:
-    return prepare_audio(FIXTURES / "good" / "speech.wav", tmp_path_factory.mktemp("ep"), AudioOptions()).path
+    return normalize_and_encode(FIXTURES / "good" / "speech.wav", tmp_path_factory.mktemp("ep"), AudioOptions()).path
 
 
 def test_mp3_tags_are_id3v23_with_chapters_and_cover(episode_mp3, tmp_path):
@@ -86,7 +86,7 @@ def test_retagging_replaces_and_no_chapters_means_no_toc(episode_mp3, tmp_path):
 
 
 def test_m4a_tags(tmp_path):
-    out = prepare_audio(FIXTURES / "good" / "speech.opus", tmp_path, AudioOptions(format="m4a"))
+    out = normalize_and_encode(FIXTURES / "good" / "speech.opus", tmp_path, AudioOptions(format="m4a"))
     write_tags(out.path, episode_tags(cover_mime="image/jpeg"))
     tags = read_tags(out.path)
     assert tags["title"] == "Tear-trough fillers: cannula or needle?"

@@ -26,7 +26,7 @@ def make_instance(template_db, tmp_path):
 def _instance(template, tmp_path, name: str, database_url: str | None = None):
     from pipeline.migrate import upgrade_database
     from pipeline.settings import ensure_instance, load_settings
-    from webapp.context import job_context
+    from pipeline.jobs import job_context
 
     values = {"INSTANCE_PATH": str(tmp_path / name), "SECRET_KEY": "s", "BASE_URL": "http://clinex.test"}
     if database_url:

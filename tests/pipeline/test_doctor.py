@@ -22,7 +22,7 @@ NOW = timedelta(0)
 def dctx(request, settings_dict, template_db):
     """A job context on a migrated SQLite database, with local or S3 storage."""
     from pipeline.settings import ensure_instance, load_settings
-    from webapp.context import job_context
+    from pipeline.jobs import job_context
 
     values = dict(settings_dict)
     if request.param == "s3":

@@ -22,7 +22,7 @@ STALE = timedelta(minutes=10)
 def jctx(request, settings_dict, template_db):
     from pipeline.migrate import upgrade_database
     from pipeline.settings import ensure_instance, load_settings
-    from webapp.context import job_context
+    from pipeline.jobs import job_context
 
     values = dict(settings_dict)
     if request.param == "postgresql":
@@ -87,7 +87,7 @@ def test_workers_racing_for_a_job_claim_it_once(jctx):
 
 
 def test_two_workers_recovering_at_once_requeue_a_stale_job_once(jctx):
-    from pipeline.doctor import recover_jobs
+    from pipeline.jobs import recover_jobs
 
     old = utcnow() - timedelta(minutes=20)
     _episode, job_id = add_job(jctx, state="running", worker="elsewhere:123", attempts=1,
@@ -101,7 +101,7 @@ def test_two_workers_recovering_at_once_requeue_a_stale_job_once(jctx):
 
 
 def test_a_job_that_moves_on_after_being_seen_stale_is_left_alone(jctx, monkeypatch):
-    from pipeline import doctor
+    from pipeline.jobs import recovery as doctor
 
     old = utcnow() - timedelta(minutes=20)
     _episode, job_id = add_job(jctx, state="running", worker="elsewhere:123", attempts=1,
@@ -122,7 +122,7 @@ def test_a_job_that_moves_on_after_being_seen_stale_is_left_alone(jctx, monkeypa
 
 
 def test_the_job_of_an_earlier_process_with_this_pid_is_requeued(jctx):
-    from pipeline.doctor import recover_jobs
+    from pipeline.jobs import recover_jobs
     from pipeline.jobs import PROCESS_STARTED, worker_name
 
     before = PROCESS_STARTED - timedelta(seconds=30)
@@ -135,7 +135,7 @@ def test_the_job_of_an_earlier_process_with_this_pid_is_requeued(jctx):
 
 
 def test_after_three_stops_a_job_fails_with_a_reason(jctx):
-    from pipeline.doctor import recover_jobs
+    from pipeline.jobs import recover_jobs
 
     old = utcnow() - timedelta(minutes=20)
     episode_id, job_id = add_job(jctx, state="running", worker="elsewhere:123", attempts=3,
@@ -148,7 +148,7 @@ def test_after_three_stops_a_job_fails_with_a_reason(jctx):
 
 
 def test_a_worker_that_lost_its_job_commits_nothing(jctx, monkeypatch):
-    from pipeline import steps
+    from pipeline import flow
     from pipeline.jobs import claim_job, run_claimed_job
 
     episode_id, job_id = add_job(jctx, kind="analyze")
@@ -162,7 +162,7 @@ def test_a_worker_that_lost_its_job_commits_nothing(jctx, monkeypatch):
         with jctx.sessions.begin() as other:
             other.execute(update(Job).where(Job.id == job_id).values(worker="fast:2", attempts=2))
 
-    monkeypatch.setitem(steps.HANDLERS, "analyze", step)
+    monkeypatch.setitem(flow.HANDLERS, "analyze", step)
     assert run_claimed_job(jctx, job_id, "slow:1") == []
     job = job_row(jctx, job_id)
     assert (job.state, job.worker, job.attempts) == ("running", "fast:2", 2)
@@ -171,7 +171,7 @@ def test_a_worker_that_lost_its_job_commits_nothing(jctx, monkeypatch):
 
 
 def test_progress_reports_stop_a_worker_that_lost_its_job(jctx, monkeypatch):
-    from pipeline import steps
+    from pipeline import flow
     from pipeline.jobs import claim_job, run_claimed_job
 
     _episode, job_id = add_job(jctx, kind="analyze")
@@ -189,14 +189,14 @@ def test_progress_reports_stop_a_worker_that_lost_its_job(jctx, monkeypatch):
         report(0.7)  # raises before doing more work
         reached.append("the end")
 
-    monkeypatch.setitem(steps.HANDLERS, "analyze", step)
+    monkeypatch.setitem(flow.HANDLERS, "analyze", step)
     assert run_claimed_job(jctx, job_id, "slow:1") == []
     assert reached == [] and job_row(jctx, job_id).progress == 0.1
 
 
 def test_publishing_deletes_what_an_interrupted_publication_stored(ctx):
     from pipeline.models import EpisodeStatus
-    from pipeline.publish import approve_episode
+    from pipeline.review import approve as approve_episode
 
     with ctx.sessions.begin() as session:
         episode = Episode(title="Fillers", slug="fillers", status=EpisodeStatus.in_review.value, duration=150.0)

@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from pipeline.notes import split_sections
 from pipeline.pairing import (
-    MIN_CONFIDENCE, align_notes, episode_vocabulary, suggest_chapters, suggest_soundbite, suggest_tags,
+    MIN_CONFIDENCE, align_notes, suggest_chapters, suggest_soundbite, suggest_tags,
     topic_chapters,
 )
 from pipeline.transcription import load_glossary
+from pipeline.transcription.vocabulary import episode_vocabulary
 from tests.conftest import FIXTURES, SAMPLE
 
 FIXTURE = json.loads((FIXTURES / "pairing" / "sample_lecture_transcript.json").read_text())
@@ -164,9 +165,9 @@ def test_episode_vocabulary_holds_names_event_and_rare_words(glossary):
 
 
 def test_analyze_stores_anchors_chapters_tags_and_soundbite(ctx):
-    from pipeline.ingest import get_or_create_tag
+    from pipeline.catalog import get_or_create_tag
     from pipeline.models import Anchor, Chapter, Episode, EpisodeTag, Segment, Summary, Transcript
-    from pipeline.steps import analyze
+    from pipeline.steps import analyze_step as analyze
 
     with ctx.sessions.begin() as session:
         ep = Episode(title="Picosecond lasers", slug="pico", duration=DURATION)

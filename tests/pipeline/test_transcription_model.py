@@ -28,12 +28,12 @@ def words_of(text: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def full_run():
-    info, segments = transcribe(TALK, OPTIONS)
-    return info, list(segments)
+    segments, info = transcribe(TALK, OPTIONS)
+    return list(segments), info
 
 
 def test_segments_are_ordered_timed_and_inside_the_recording(full_run):
-    info, segments = full_run
+    segments, info = full_run
     assert info.engine == "faster-whisper" and info.model == "tiny.en"
     assert info.options["block_seconds"] == 20 and 56 < info.duration < 58
     assert [s.index for s in segments] == list(range(len(segments)))
@@ -47,8 +47,8 @@ def test_segments_are_ordered_timed_and_inside_the_recording(full_run):
 
 
 def test_resume_after_kill_gives_the_same_text(full_run):
-    _, reference = full_run
-    _, stream = transcribe(TALK, OPTIONS)
+    reference, _ = full_run
+    stream, _ = transcribe(TALK, OPTIONS)
     saved = []
     for segment in stream:  # the worker dies after saving a few segments from the middle block
         saved.append(segment)
@@ -56,7 +56,7 @@ def test_resume_after_kill_gives_the_same_text(full_run):
             break
     stream.close()
     assert 0 < len(saved) < len(reference)
-    _, rest = transcribe(TALK, OPTIONS, start_at=saved[-1].end, first_index=len(saved))
+    rest, _ = transcribe(TALK, OPTIONS, start_at=saved[-1].end, first_index=len(saved))
     resumed = saved + list(rest)
     # Same blocks, same decoding: identical words and times, nothing duplicated or missing.
     assert [(s.index, s.text, s.start, s.end) for s in resumed] == \
@@ -64,15 +64,15 @@ def test_resume_after_kill_gives_the_same_text(full_run):
 
 
 def test_blocks_side_by_side_give_the_same_transcript_as_one_at_a_time(full_run):
-    _, reference = full_run
+    reference, _ = full_run
     for parallel in (1, 3):
-        _, segments = transcribe(TALK, replace(OPTIONS, parallel=parallel))
+        segments, _ = transcribe(TALK, replace(OPTIONS, parallel=parallel))
         assert [(s.index, s.text, s.start, s.end, s.words) for s in segments] == \
             [(s.index, s.text, s.start, s.end, s.words) for s in reference]
 
 
 def test_glossary_fixes_terms_in_a_real_transcript(full_run):
-    _, segments = full_run
+    segments, _ = full_run
     glossary = load_glossary()
     notes = TALK.with_suffix(".txt").read_text()
     fixed, corrections = glossary.correct(segments, active_terms=glossary.hotwords_for(notes))
@@ -90,7 +90,7 @@ def test_a_silent_minute_yields_no_text(tmp_path):
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "anoisesrc=d=60:c=pink:a=0.0003:r=16000",
                     "-ac", "1", str(quiet)], check=True)
     for options in (TranscriptionOptions(), TranscriptionOptions(batch_size=0)):
-        info, segments = transcribe(quiet, options)
+        segments, info = transcribe(quiet, options)
         assert 59.5 < info.duration < 60.5
         assert [s.text for s in segments] == []
 
@@ -102,7 +102,7 @@ def test_both_engines_agree_on_the_same_weights(tmp_path):
     for engine in ("faster-whisper", "openai-whisper"):
         # Greedy keeps the slow reference engine to one pass; both decode the same way.
         options = TranscriptionOptions(engine=engine, batch_size=0, beam_size=1, word_timestamps=False)
-        _, segments = transcribe(clip, options, cache_dir=str(tmp_path))
+        segments, _ = transcribe(clip, options, cache_dir=str(tmp_path))
         texts[engine] = " ".join(words_of(" ".join(s.text for s in segments)))
     reference = " ".join(words_of(clip.with_suffix(".txt").read_text()))
     # int8 CTranslate2 and fp32 PyTorch differ in rounding only; on clean speech that moves at

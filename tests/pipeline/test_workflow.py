@@ -2,7 +2,7 @@ import pytest
 
 from pipeline.errors import WorkflowError
 from pipeline.models import AuditEvent, Episode, EpisodeStatus as S
-from pipeline.publish import request_changes
+from pipeline.review import request_changes
 from pipeline.workflow import transition
 
 

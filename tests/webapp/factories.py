@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from pipeline.accounts import hash_password
 from pipeline.models import (Chapter, Episode, EpisodePerson, EpisodeTag, Event, MediaFile, Person, Segment, Summary,
                              Tag, Transcript, User, utcnow)
-from pipeline.steps import transcript_key
+from pipeline.keys import transcript_key
 
 PASSWORD = "correct horse battery"
 ROLES = ("listener", "summarizer", "editor", "admin")
@@ -83,4 +83,4 @@ def _transcript(ctx, session, ep: Episode, count: int, step: float) -> None:
     session.add_all([Segment(transcript_id=transcript.id, index=i, start=i * step, end=(i + 1) * step - 0.2,
                              text=SENTENCES[i % len(SENTENCES)]) for i in range(count)])
     for ext in ("vtt", "srt", "json", "txt"):
-        ctx.storage.put_bytes(transcript_key(ep, transcript.id, ext), b"WEBVTT\n\n", content_type="text/plain")
+        ctx.storage.put_bytes(transcript_key(ep.uuid, transcript.id, ext), b"WEBVTT\n\n", content_type="text/plain")

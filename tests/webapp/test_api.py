@@ -74,7 +74,7 @@ def test_upload_errors_are_json_and_store_nothing(client, tokens, session):
 
 @pytest.mark.slow
 def test_upload_returns_202_and_processes(app, ctx, client, tokens, session):
-    from webapp.context import InlineDispatcher
+    from pipeline.jobs import InlineDispatcher
 
     app.extensions["clinex_dispatcher"] = InlineDispatcher(ctx)
     response = client.post("/api/episodes", headers=_auth(tokens["summarizer"]), content_type="multipart/form-data",

@@ -17,7 +17,7 @@ BAD = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "bad"
 
 @pytest.fixture
 def inline(app, ctx):
-    from webapp.context import InlineDispatcher
+    from pipeline.jobs import InlineDispatcher
 
     app.extensions["clinex_dispatcher"] = InlineDispatcher(ctx)
     return app

@@ -14,7 +14,7 @@ from werkzeug.exceptions import Unauthorized
 
 from pipeline.errors import InvalidUpload
 from pipeline.models import Episode, EpisodeStatus, Role
-from pipeline.notes import MAX_NOTES_BYTES
+from pipeline.notes import MAX_NOTES_BYTES, meta_from_fields
 from pipeline.workflow import transition
 
 from ..auth import bearer_user, csrf
@@ -22,7 +22,7 @@ from ..db import db, get_or_404
 from ..forms import _TAG
 from ..security import enforce
 from ..status import episode_status
-from ..uploads import ingest_path, meta_from_fields
+from ..uploads import ingest_path
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)

@@ -6,6 +6,7 @@ Comments by accounts editors have not marked trusted wait in the moderation queu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from datetime import timedelta, timezone
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -13,10 +14,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from pipeline.models import Comment, CommentState, Episode, Role, User, utcnow
-from pipeline.text import parse_timestamp
+from pipeline.text import format_timestamp, parse_timestamp
 
 from ..auth import role_required
-from ..db import db, get_or_404
+from ..db import db, get_or_404, published_or_404
 from ..forms import ActionForm, CommentEditForm, CommentForm
 from ..security import enforce
 
@@ -99,8 +100,6 @@ def _parent(form, episode: Episode) -> Comment | None:
 @bp.post("/episodes/<slug>/comments")
 @role_required(Role.listener)
 def post(slug: str):
-    from .public import published_or_404
-
     episode = published_or_404(slug)
     form = CommentForm()
     if not form.validate_on_submit():
@@ -152,10 +151,6 @@ def edit(comment_id: int):
 
 
 def _edit_defaults(comment: Comment):
-    from types import SimpleNamespace
-
-    from pipeline.text import format_timestamp
-
     stamp = format_timestamp(comment.timestamp) if comment.timestamp is not None else ""
     return SimpleNamespace(body=comment.body, timestamp=stamp)
 

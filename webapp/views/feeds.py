@@ -13,7 +13,8 @@ from feeds.chapters import chapters_json
 from feeds.model import ChapterInfo
 from pipeline.models import Episode, EpisodeStatus, Event, Tag
 from pipeline.publish import site_cover
-from pipeline.steps import TRANSCRIPT_FORMATS, transcript_key
+from pipeline.keys import transcript_key
+from pipeline.transcription import TRANSCRIPT_TYPES
 
 from feeds import feed_etag
 from pipeline.private_feeds import live_feed_token, note_use
@@ -137,12 +138,12 @@ def chapters(slug: str):
 
 @bp.get("/episodes/<slug>/transcript.<ext>")
 def transcript(slug: str, ext: str):
-    if ext not in TRANSCRIPT_FORMATS:
+    if ext not in TRANSCRIPT_TYPES:
         abort(404, "Transcripts come as .vtt, .srt, .json or .txt.")
     episode = published_or_404(slug)
     current = episode.transcript or abort(404, "This episode has no transcript yet.")
-    body = ctx().storage.get_bytes(transcript_key(episode, current.id, ext))
-    kind = TRANSCRIPT_FORMATS[ext] + ("; charset=utf-8" if ext in ("vtt", "txt", "srt", "json") else "")
+    body = ctx().storage.get_bytes(transcript_key(episode.uuid, current.id, ext))
+    kind = TRANSCRIPT_TYPES[ext] + ("; charset=utf-8" if ext in ("vtt", "txt", "srt", "json") else "")
     response = conditional(body, feed_etag(body), kind, private=episode.members_only)
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

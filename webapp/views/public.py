@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from pipeline.models import Anchor, Episode, EpisodePerson, EpisodeStatus, EpisodeTag, Event, Person, Tag
 from pipeline.pairing import MIN_CONFIDENCE, strip_front_matter
 
-from ..db import db
+from ..db import db, published_or_404
 from ..feed_data import media_url, published_episodes
 from ..members import is_member
 from ..forms import ActionForm, CommentForm
@@ -29,13 +29,6 @@ def home():
         .where(Episode.status == EpisodeStatus.published.value, EpisodeTag.accepted.is_(True))
         .group_by(Tag.id).order_by(Tag.name)).all()
     return render_template("home.html", episodes=published_episodes(session, include_members_only=is_member())[:30], topics=topics)
-
-
-def published_or_404(slug: str) -> Episode:
-    episode = db().scalars(select(Episode).where(Episode.slug == slug)).first()
-    if episode is None or episode.status != EpisodeStatus.published.value:
-        abort(404, "No such episode.")
-    return episode
 
 
 @bp.get("/episodes/<slug>")

@@ -7,11 +7,11 @@ from flask import Blueprint, abort, current_app, flash, make_response, redirect,
 from flask_login import current_user
 from sqlalchemy import select
 
+from pipeline import review
 from pipeline.downloads import download_counts
 from pipeline.errors import ClinexError
-from pipeline.jobs import requeue_failed
-from pipeline.models import AuditEvent, Chapter, Episode, EpisodeStatus, Role, User
-from pipeline.publish import approve_episode, bump_site_version, request_changes, unpublish_episode
+from pipeline.models import AuditEvent, Chapter, Episode, EpisodeStatus, Role
+from pipeline.publish import bump_site_version
 from pipeline.text import format_timestamp, parse_timestamp
 
 from .. import dispatcher
@@ -20,7 +20,6 @@ from ..corrections import add_mishearing, glossary_suggestions
 from ..db import ctx, db, get_or_404
 from ..forms import ActionForm, ChaptersForm, ReviewForm
 from ..status import episode_status
-from ..websub import announce
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 LISTED = (EpisodeStatus.in_review, EpisodeStatus.changes_requested, EpisodeStatus.processing,
@@ -58,10 +57,6 @@ def _chapter_lines(ep: Episode) -> str:
     return "\n".join(f"{format_timestamp(c.start)} {c.title}" for c in ep.chapters)
 
 
-def _actor() -> User:
-    return db().get(User, current_user.id)
-
-
 def _reviewed(episode_id: int):
     """The episode and the validated note form; a bad form re-renders the page with reasons."""
     form = ReviewForm()
@@ -78,8 +73,7 @@ def approve(episode_id: int):
     ep, form = _reviewed(episode_id)
     title = ep.title
     db().rollback()  # the job works in its own session; this one must not hold the row meanwhile
-    approve_episode(ctx(), episode_id, _actor(), note=form.note.data or None)
-    announce(current_app.config["CLINEX"], db(), episode_id)
+    review.approve(ctx(), episode_id, current_user.id, note=form.note.data or None)
     flash(f"Published “{title}”.")
     return redirect(url_for("review.queue"))
 
@@ -88,9 +82,10 @@ def approve(episode_id: int):
 @role_required(Role.editor)
 def send_back(episode_id: int):
     ep, form = _reviewed(episode_id)
-    request_changes(db(), ep, _actor(), form.note.data or "")
-    db().commit()
-    flash(f"Sent “{ep.title}” back to the summarizer.")
+    title = ep.title
+    db().rollback()
+    review.send_back(ctx(), episode_id, current_user.id, form.note.data or "")
+    flash(f"Sent “{title}” back to the summarizer.")
     return redirect(url_for("review.queue"))
 
 
@@ -98,22 +93,21 @@ def send_back(episode_id: int):
 @role_required(Role.editor)
 def unpublish(episode_id: int):
     ep, form = _reviewed(episode_id)
-    unpublish_episode(db(), ep, _actor(), form.note.data or None)
-    db().commit()
-    announce(current_app.config["CLINEX"], db(), ep.id)  # apps that follow the hub drop the item now
-    flash(f"Unpublished “{ep.title}”.")
-    return redirect(url_for("review.episode", episode_id=ep.id))
+    title = ep.title
+    db().rollback()
+    review.unpublish(ctx(), episode_id, current_user.id, form.note.data or None)
+    flash(f"Unpublished “{title}”.")
+    return redirect(url_for("review.episode", episode_id=episode_id))
 
 
 @bp.post("/<int:episode_id>/retry")
 @role_required(Role.editor)
 def retry(episode_id: int):
-    ep, _form = _reviewed(episode_id)
-    if ep.status != EpisodeStatus.failed.value:
-        abort(409, "Only a failed episode can be retried.")
-    dispatcher(current_app).dispatch(requeue_failed(ctx(), ep.id, actor=_actor()))
+    _reviewed(episode_id)
+    db().rollback()
+    dispatcher(current_app).dispatch(review.retry(ctx(), episode_id, current_user.id))
     flash("Processing again.")
-    return redirect(url_for("review.episode", episode_id=ep.id))
+    return redirect(url_for("review.episode", episode_id=episode_id))
 
 
 @bp.post("/<int:episode_id>/tags")

@@ -6,9 +6,10 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_login import current_user
 from sqlalchemy import select
 
+from pipeline import review
 from pipeline.errors import ClinexError, InvalidUpload
-from pipeline.jobs import requeue_failed
 from pipeline.models import Episode, EpisodeStatus, Role, Segment, User
+from pipeline.notes import meta_from_fields
 from pipeline.workflow import transition
 
 from .. import dispatcher
@@ -20,8 +21,8 @@ from ..forms import ActionForm, EpisodeFieldsForm, SegmentForm, UploadForm
 from ..rendering import render_markdown
 from ..security import enforce
 from ..status import episode_status
-from ..uploads import (append_chunk, find_chunked, ingest_chunked, ingest_path, meta_from_fields,
-                       start_chunked)
+from .media import serve_range
+from ..uploads import append_chunk, find_chunked, ingest_chunked, ingest_path, start_chunked
 
 bp = Blueprint("studio", __name__, url_prefix="/studio")
 EDITABLE = {EpisodeStatus.draft.value, EpisodeStatus.processing.value, EpisodeStatus.in_review.value,
@@ -137,8 +138,6 @@ def status(episode_id: int):
 @role_required(Role.summarizer)
 def audio(episode_id: int):
     """The prepared (not yet published) listening file, for the summarizer and editors."""
-    from .media import serve_range
-
     ep = managed_or_404(episode_id)
     media = ep.media_of("audio") or abort(404, "The audio is still being prepared.")
     url = ctx().storage.url(media.storage_key)
@@ -217,13 +216,11 @@ def submit(episode_id: int):
 @bp.post("/<int:episode_id>/retry")
 @role_required(Role.summarizer)
 def retry(episode_id: int):
-    ep = _action(episode_id)
-    if ep.status != EpisodeStatus.failed.value:
-        abort(409, "Only a failed episode can be retried.")
-    job_ids = requeue_failed(ctx(), ep.id, actor=_me())
-    dispatcher(current_app).dispatch(job_ids)
+    _action(episode_id)
+    db().rollback()
+    dispatcher(current_app).dispatch(review.retry(ctx(), episode_id, current_user.id))
     flash("Processing again.")
-    return redirect(url_for("studio.episode", episode_id=ep.id))
+    return redirect(url_for("studio.episode", episode_id=episode_id))
 
 
 __all__ = ["bp", "managed_or_404"]

@@ -14,9 +14,10 @@ import shutil
 import subprocess
 import threading
 from collections import deque
+from pathlib import Path
 from typing import Callable, Sequence
 
-from .errors import AudioError
+from ..errors import AudioError
 
 # Enough to keep every summary block the filters print at the end, without keeping the
 # thousands of error lines a damaged file can produce.
@@ -149,3 +150,18 @@ def run_counting_errors(args: Sequence[str], *, what: str) -> FfmpegRun:
     run.process.wait()
     run.process.stderr.close()
     return run
+
+
+def absolute_arg(path: str | os.PathLike) -> str:
+    # Absolute, so a name starting with "-" can never read as an option.
+    return os.fspath(Path(path).absolute())
+
+
+def last_number(pattern: str, text: str, default: float | None = None) -> float | None:
+    matches = re.findall(pattern, text)
+    if not matches:
+        return default
+    try:
+        return float(matches[-1])
+    except ValueError:
+        return default

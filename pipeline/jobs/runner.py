@@ -1,14 +1,15 @@
-"""Background work on episodes, as plain functions that take IDs.
+"""Running one job: claim it, run its step (``pipeline.flow`` names the handler), record the
+outcome, and queue what the flow says comes next.
 
-Each job kind is idempotent and resumable; progress, attempts and errors live on the Job row.
-How jobs are delivered (Celery on SQLite or Redis, or inline for ``clinex ingest --wait``) is the
-caller's business: ``run_job`` returns the IDs of the jobs that became ready, to dispatch after
-the commit.
+Each step is idempotent and resumable; progress, attempts and errors live on the Job row.
+How jobs are delivered (Celery on SQLite or Redis, or inline for ``clinex ingest --wait``) is
+``pipeline.jobs.delivery``'s business: ``run_job`` returns the IDs of the jobs that became ready,
+to dispatch after the commit.
 
 One run at a time: a worker takes a job with a compare-and-set UPDATE (``queued`` -> ``running``
 under its own name), so a second delivery of the same message, or a second worker, finds nothing
 to take. While the step runs, a thread writes ``heartbeat_at`` every ``HEARTBEAT_SECONDS``; a job
-whose heartbeat stops is put back in the queue by ``doctor.recover_jobs`` (which workers run on
+whose heartbeat stops is put back in the queue by ``jobs.recovery.recover_jobs`` (which workers run on
 start and every few minutes), again with a compare-and-set, and the worker that lost it stops at
 its next progress report instead of finishing a step someone else now owns.
 """
@@ -20,35 +21,26 @@ import os
 import socket
 import threading
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from .errors import ClinexError, StorageError
-from .models import Episode, EpisodeStatus, Job, JobState, utcnow
-from .settings import Settings
-from .storage import Storage
-from .workflow import transition
+from ..errors import ClinexError, StorageError
+from ..flow import flow_for, handler_for
+from ..models import Episode, EpisodeStatus, Job, JobKind, JobState, utcnow
+from ..workflow import transition
+from .context import JobContext
 
 log = logging.getLogger(__name__)
 
-PROCESSING_KINDS = ("prepare_audio", "transcribe")
 TRANSIENT_ERRORS = (StorageError, OperationalError, ConnectionError, TimeoutError)
 HEARTBEAT_SECONDS = 30.0  # a running job's heartbeat_at is never older than this while its worker lives
 # Any process that runs jobs imports this module first: a job under this process's name that
 # started earlier was run by an earlier process that had the same PID.
 PROCESS_STARTED = utcnow()
 Progress = Callable[[float], None]
-
-
-@dataclass
-class JobContext:
-    settings: Settings
-    sessions: sessionmaker[Session]
-    storage: Storage
 
 
 class TransientJobError(Exception):
@@ -65,9 +57,9 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def queue_processing(session: Session, episode: Episode) -> list[Job]:
-    """Create the jobs that process a freshly stored recording (caller commits, then dispatches)."""
-    jobs = [Job(episode_id=episode.id, kind=kind) for kind in PROCESSING_KINDS]
+def queue_first_steps(session: Session, episode: Episode) -> list[Job]:
+    """Create the jobs that start a freshly stored episode's flow (caller commits, then dispatches)."""
+    jobs = [Job(episode_id=episode.id, kind=kind.value) for kind in flow_for(episode).first_steps()]
     session.add_all(jobs)
     session.flush()
     return jobs
@@ -88,7 +80,7 @@ def run_job(ctx: JobContext, job_id: int, on_progress: Progress | None = None, *
         if job is None or job.state != JobState.queued.value:
             return []
         episode = session.get(Episode, job.episode_id)
-        if episode.status not in (EpisodeStatus.processing.value,) and job.kind != "publish":
+        if episode.status != EpisodeStatus.processing.value and job.kind != JobKind.publish.value:
             return []
         if not claim_job(session, job_id, me):
             return []  # another worker took it between our read and our claim
@@ -111,14 +103,12 @@ def claim_job(session: Session, job_id: int, worker: str) -> bool:
 def run_claimed_job(ctx: JobContext, job_id: int, worker: str, on_progress: Progress | None = None,
                     **options) -> list[int]:
     """Run the step of a job this worker has claimed (see ``claim_job``); as ``run_job``."""
-    from . import steps
-
     with ctx.sessions() as session, _Heartbeat(ctx, job_id, worker) as heartbeat:
         job = session.get(Job, job_id)
         episode = session.get(Episode, job.episode_id)
         report = _progress_reporter(heartbeat, on_progress)
         try:
-            steps.HANDLERS[job.kind](ctx, session, episode, report, **options)
+            handler_for(job.kind)(ctx, session, episode, report, **options)
             _fence(session, job_id, worker)
         except JobTakenOver:
             session.rollback()
@@ -155,9 +145,9 @@ def fail_job(ctx: JobContext, job_id: int, message: str, worker: str | None = No
 
 
 def advance(ctx: JobContext, job_id: int) -> list[int]:
-    """After a job succeeds: queue analysis once both processing jobs are done; after analysis,
-    put the episode in review. The episode row is locked first so two workers finishing at the
-    same moment cannot both queue the next step."""
+    """After a job succeeds: queue the steps the flow says are ready now; after the flow's last
+    step, put the episode in review. The episode row is locked first so two workers finishing at
+    the same moment cannot both queue the next step."""
     with ctx.sessions.begin() as session:
         job = session.get(Job, job_id)
         # The UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite) before anything is read.
@@ -165,19 +155,20 @@ def advance(ctx: JobContext, job_id: int) -> list[int]:
         episode = session.get(Episode, job.episode_id)
         if episode.status != EpisodeStatus.processing.value:
             return []
-        jobs = list(session.scalars(select(Job).where(Job.episode_id == episode.id)))
-        latest = {j.kind: j for j in sorted(jobs, key=lambda j: j.id)}
-        if job.kind in PROCESSING_KINDS:
-            done = all(latest.get(k) and latest[k].state == JobState.succeeded.value for k in PROCESSING_KINDS)
-            analyze = latest.get("analyze")
-            if done and (analyze is None or analyze.id < max(latest[k].id for k in PROCESSING_KINDS)):
-                new = Job(episode_id=episode.id, kind="analyze")
-                session.add(new)
-                session.flush()
-                return [new.id]
-        elif job.kind == "analyze":
-            transition(session, episode, EpisodeStatus.in_review, reason="processing finished")
-    return []
+        flow = flow_for(episode)
+        if flow.is_last(job.kind):
+            transition(session, episode, flow.done, reason="processing finished")
+            return []
+        ready = [Job(episode_id=episode.id, kind=kind.value) for kind in flow.ready_after(job.kind, latest_jobs(session, episode.id))]
+        session.add_all(ready)
+        session.flush()
+        return [new.id for new in ready]
+
+
+def latest_jobs(session: Session, episode_id: int) -> dict[str, Job]:
+    """Each kind's newest job of an episode."""
+    jobs = session.scalars(select(Job).where(Job.episode_id == episode_id).order_by(Job.id))
+    return {job.kind: job for job in jobs}
 
 
 def requeue_failed(ctx: JobContext, episode_id: int, actor=None) -> list[int]:
@@ -187,12 +178,12 @@ def requeue_failed(ctx: JobContext, episode_id: int, actor=None) -> list[int]:
         # A failed publish job is an editor's approval that did not go through: approving again
         # publishes; processing it again would fail the episode.
         failed = [j for j in session.scalars(select(Job).where(Job.episode_id == episode_id))
-                  if j.state in (JobState.failed.value, JobState.queued.value) and j.kind != "publish"]
+                  if j.state in (JobState.failed.value, JobState.queued.value) and j.kind != JobKind.publish.value]
         transition(session, episode, EpisodeStatus.processing, actor=actor, reason="retry")
         for job in failed:
             job.state, job.error, job.progress = JobState.queued.value, None, 0.0
         if not failed:
-            failed = queue_processing(session, episode)
+            failed = queue_first_steps(session, episode)
         session.flush()
         return [j.id for j in failed]
 

@@ -13,11 +13,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mutagen.id3 import (
-    APIC, CHAP, COMM, CTOC, ID3, TALB, TCON, TDRC, TIT2, TPE1, WXXX, CTOCFlags, ID3NoHeaderError,
+    APIC,
+    CHAP,
+    COMM,
+    CTOC,
+    ID3,
+    TALB,
+    TCON,
+    TDRC,
+    TIT2,
+    TPE1,
+    WXXX,
+    CTOCFlags,
+    ID3NoHeaderError,
 )
 from mutagen.mp4 import MP4, MP4Cover
 
-from .errors import AudioError
+from ..errors import AudioError
 
 _UTF8 = 3  # mutagen turns it into UTF-16 when saving v2.3, which has no UTF-8
 _NO_OFFSET = 0xFFFFFFFF  # CHAP byte offsets unused: players seek by time
