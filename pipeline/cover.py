@@ -11,7 +11,10 @@ SIZE = 1400
 
 
 def default_cover(title: str, subtitle: str = "", size: int = SIZE) -> bytes:
-    """Render ``title`` on a plain background; deterministic for the same text."""
+    """Render ``title`` on a plain background; deterministic for the same text. Raises
+    ValueError for a size Apple would reject (covers are 1400 to 3000 pixels square)."""
+    if not 1400 <= size <= 3000:
+        raise ValueError(f"A cover must be 1400 to 3000 pixels square, not {size}.")
     image = Image.new("RGB", (size, size), (22, 60, 84))
     draw = ImageDraw.Draw(image)
     draw.rectangle([0, int(size * 0.78), size, size], fill=(236, 180, 90))

@@ -5,41 +5,42 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from .errors import WorkflowError
-from .models import AuditEvent, Episode, EpisodeStatus as S, User, utcnow
+from .models import AuditEvent, Episode, EpisodeStatus, User, utcnow
 
-ALLOWED: dict[S, set[S]] = {
-    S.draft: {S.processing, S.failed},
-    S.processing: {S.in_review, S.failed, S.processing},
-    S.failed: {S.processing},
-    S.in_review: {S.published, S.changes_requested, S.processing},
-    S.changes_requested: {S.in_review, S.processing},
-    S.published: {S.unpublished},
-    S.unpublished: {S.published, S.in_review},
+ALLOWED: dict[EpisodeStatus, set[EpisodeStatus]] = {
+    EpisodeStatus.draft: {EpisodeStatus.processing, EpisodeStatus.failed},
+    EpisodeStatus.processing: {EpisodeStatus.in_review, EpisodeStatus.failed, EpisodeStatus.processing},
+    EpisodeStatus.failed: {EpisodeStatus.processing},
+    EpisodeStatus.in_review: {EpisodeStatus.published, EpisodeStatus.changes_requested, EpisodeStatus.processing},
+    EpisodeStatus.changes_requested: {EpisodeStatus.in_review, EpisodeStatus.processing},
+    EpisodeStatus.published: {EpisodeStatus.unpublished},
+    EpisodeStatus.unpublished: {EpisodeStatus.published, EpisodeStatus.in_review},
 }
 
-_VERBS = {S.published: "publish", S.changes_requested: "send back", S.unpublished: "unpublish",
-          S.in_review: "submit for review", S.processing: "process"}
+_VERBS = {EpisodeStatus.published: "publish", EpisodeStatus.changes_requested: "send back",
+          EpisodeStatus.unpublished: "unpublish",
+          EpisodeStatus.in_review: "submit for review", EpisodeStatus.processing: "process"}
 
 
-def transition(session: Session, episode: Episode, to: S | str, *, actor: User | None = None,
+def transition(session: Session, episode: Episode, to: EpisodeStatus | str, *, actor: User | None = None,
                reason: str | None = None) -> AuditEvent:
     """Move ``episode`` to state ``to`` and record who, when and why.
 
     Raises WorkflowError when the move is not allowed from the current state.
     """
-    to = S(to)
-    current = S(episode.status)
+    to = EpisodeStatus(to)
+    current = EpisodeStatus(episode.status)
     if to not in ALLOWED.get(current, set()):
         verb = _VERBS.get(to, f"move to {to.value}")
         raise WorkflowError(f"Episode {episode.id} is {current.value.replace('_', ' ')}; it cannot {verb} from there.")
     episode.status = to.value
-    if to is S.published and episode.published_at is None:
+    if to is EpisodeStatus.published and episode.published_at is None:
         episode.published_at = utcnow()
-    if to is S.failed:
+    if to is EpisodeStatus.failed:
         episode.failure_reason = reason
-    elif to is S.processing:
+    elif to is EpisodeStatus.processing:
         episode.failure_reason = None
-    if to is S.changes_requested:
+    if to is EpisodeStatus.changes_requested:
         episode.review_note = reason
     event = AuditEvent(episode_id=episode.id, actor_id=actor.id if actor else None,
                        from_state=current.value, to_state=to.value, reason=reason)

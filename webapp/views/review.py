@@ -66,48 +66,45 @@ def _reviewed(episode_id: int):
     return ep, form
 
 
+def _decide(episode_id: int, decision, said: str, then: str | None = None):
+    """Carry out an editor's decision (``pipeline.review``) with the form's note; a bad form
+    re-renders the page, a refused decision answers with its reason (``webapp.errors``)."""
+    ep, form = _reviewed(episode_id)
+    title = ep.title
+    db().rollback()  # the decision works in its own session; this one must not hold the row meanwhile
+    decision(ctx(), episode_id, current_user.id, form.note.data or None)
+    flash(said.format(title=title))
+    return redirect(then or url_for("review.queue"))
+
+
 @bp.post("/<int:episode_id>/approve")
 @role_required(Role.editor)
 def approve(episode_id: int):
     """Publish as a ``publish`` job: if this web process dies part way, a worker finishes it."""
-    ep, form = _reviewed(episode_id)
-    title = ep.title
-    db().rollback()  # the job works in its own session; this one must not hold the row meanwhile
-    review.approve(ctx(), episode_id, current_user.id, note=form.note.data or None)
-    flash(f"Published “{title}”.")
-    return redirect(url_for("review.queue"))
+    return _decide(episode_id, review.approve, "Published “{title}”.")
 
 
 @bp.post("/<int:episode_id>/request-changes")
 @role_required(Role.editor)
 def send_back(episode_id: int):
-    ep, form = _reviewed(episode_id)
-    title = ep.title
-    db().rollback()
-    review.send_back(ctx(), episode_id, current_user.id, form.note.data or "")
-    flash(f"Sent “{title}” back to the summarizer.")
-    return redirect(url_for("review.queue"))
+    return _decide(episode_id, review.send_back, "Sent “{title}” back to the summarizer.")
 
 
 @bp.post("/<int:episode_id>/unpublish")
 @role_required(Role.editor)
 def unpublish(episode_id: int):
-    ep, form = _reviewed(episode_id)
-    title = ep.title
-    db().rollback()
-    review.unpublish(ctx(), episode_id, current_user.id, form.note.data or None)
-    flash(f"Unpublished “{title}”.")
-    return redirect(url_for("review.episode", episode_id=episode_id))
+    return _decide(episode_id, review.unpublish, "Unpublished “{title}”.",
+                   then=url_for("review.episode", episode_id=episode_id))
 
 
 @bp.post("/<int:episode_id>/retry")
 @role_required(Role.editor)
 def retry(episode_id: int):
-    _reviewed(episode_id)
-    db().rollback()
-    dispatcher(current_app).dispatch(review.retry(ctx(), episode_id, current_user.id))
-    flash("Processing again.")
-    return redirect(url_for("review.episode", episode_id=episode_id))
+    return _decide(episode_id, _retry, "Processing again.", then=url_for("review.episode", episode_id=episode_id))
+
+
+def _retry(job_ctx, episode_id: int, actor_id: int, _note) -> None:
+    dispatcher(current_app).dispatch(review.retry(job_ctx, episode_id, actor_id))
 
 
 @bp.post("/<int:episode_id>/tags")

@@ -7,11 +7,11 @@ import io
 import pytest
 from PIL import Image
 
-from feeds.cover import default_cover
+from pipeline.cover import default_cover
 
 
 def test_default_cover_is_an_apple_sized_jpeg():
-    body = default_cover("Clinical Exchange — IPL & lasers 😀", subtitle="Topic feed")
+    body = default_cover("Clinical Exchange — IPL & lasers 😀", "Topic feed")
     with Image.open(io.BytesIO(body)) as image:
         assert (image.format, image.size, image.mode) == ("JPEG", (1400, 1400), "RGB")
     assert default_cover("IPL") == default_cover("IPL")
