@@ -8,13 +8,17 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable
 
 from sqlalchemy import func, select
 
-from pipeline.accounts import count_editors, create_user, find_user, set_role
+from feeds.check import check_feed
 from pipeline import review
+from pipeline.accounts import count_editors, create_user, find_user, set_role
+from pipeline.backup import backup, restore
+from pipeline.doctor import diagnose
 from pipeline.errors import ClinexError, InvalidUpload, NotFound
 from pipeline.ingest import ingest_upload
 from pipeline.jobs import InlineDispatcher, JobContext
@@ -22,8 +26,11 @@ from pipeline.migrate import current_revision, upgrade_database
 from pipeline.models import Episode, EpisodeStatus, Job, Tag, User
 from pipeline.notes import meta_from_fields
 from pipeline.settings import Settings, load_settings, settings_as_rows
+from pipeline.text import slugify
 
+from . import create_app
 from .context import CeleryDispatcher, web_context
+from .feed_data import published_episodes, render_feed
 
 STATUSES = [s.value for s in EpisodeStatus]
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "pipeline" / "sample"
@@ -236,10 +243,6 @@ def retry(episode_id: int, settings: Settings | None = None) -> int:
 
 
 def render_feed_bytes(tag: str | None = None, settings: Settings | None = None) -> bytes:
-    from pipeline.text import slugify
-
-    from .feed_data import published_episodes, render_feed
-
     ctx = context(settings)
     with ctx.session() as session:
         if tag is None:
@@ -269,8 +272,6 @@ def serve(host: str, port: int, *, threads: int = 8, with_worker: bool = True, e
           settings: Settings | None = None) -> None:
     """waitress in this process, and one worker process beside it (stopped with the server)."""
     from waitress import serve as waitress_serve
-
-    from . import create_app
 
     ctx = context(settings)
     upgrade_database(ctx.settings.DATABASE_URL)
@@ -328,8 +329,6 @@ def _http_fetch(url: str) -> tuple[int, dict, bytes]:
 
 def _app_fetch(settings: Settings):
     """Fetch this site's URLs in-process, through the real Flask app (no server needed)."""
-    from . import create_app
-
     client = create_app().test_client()
     base = settings.BASE_URL
 
@@ -345,8 +344,6 @@ def _app_fetch(settings: Settings):
 
 def check_feed_source(source: str | None, settings: Settings | None = None) -> tuple[list[str], str]:
     """Problems of a feed given as a URL, a file, or (None) this site's main feed served in-process."""
-    from feeds.check import check_feed
-
     if source is None:
         ctx = context(settings)
         fetch = _app_fetch(ctx.settings)
@@ -366,10 +363,6 @@ def check_feed_source(source: str | None, settings: Settings | None = None) -> t
 def doctor(fix: bool = False, stale_minutes: float = 15.0, settings: Settings | None = None):
     """Check storage, jobs and episodes against each other; with ``fix`` repair them and queue
     the jobs that must run again (their broker messages may have died with a killed worker)."""
-    from datetime import timedelta
-
-    from pipeline.doctor import diagnose
-
     ctx = context(settings)
     report = diagnose(ctx, fix=fix, stale_after=timedelta(minutes=stale_minutes))
     if report.dispatch:
@@ -379,12 +372,8 @@ def doctor(fix: bool = False, stale_minutes: float = 15.0, settings: Settings | 
 
 
 def backup_to(dest: Path, settings: Settings | None = None):
-    from pipeline.backup import backup
-
     return backup(context(settings), dest)
 
 
 def restore_from(src: Path, settings: Settings | None = None):
-    from pipeline.backup import restore
-
     return restore(context(settings), src)
