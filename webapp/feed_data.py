@@ -19,7 +19,9 @@ from pipeline.steps import TRANSCRIPT_FORMATS
 
 from .rendering import plain_text, render_markdown
 
-TRANSCRIPT_ORDER = ("vtt", "srt", "json", "txt")
+#: The feed offers the timed transcripts only (``feeds.rss`` orders them for apps that keep one);
+#: the plain text stays on the episode page and at transcript.txt for reading.
+TRANSCRIPT_ORDER = ("vtt", "srt", "json")
 #: Stands in for the token while the private feed is built once for every subscriber.
 TOKEN_PLACEHOLDER = "__clinex_private_feed_token__"
 

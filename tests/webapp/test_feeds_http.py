@@ -34,7 +34,7 @@ def test_main_feed_has_the_published_episode(site):
     assert int(enclosure.get("length")) == site["media"].size
     assert enclosure.get("url") == "http://clinex.test" + site["path"]
     assert root.xpath("channel/item/podcast:transcript/@type", namespaces=NS) == [
-        "text/vtt", "application/x-subrip", "application/json", "text/plain"]
+        "application/x-subrip", "application/json", "text/vtt"]
 
 
 def test_enclosure_length_equals_bytes_served(site):
