@@ -85,3 +85,32 @@ def test_episode_page_and_home(site):
     page = client.get(f"/episodes/{site['episode'].slug}").get_data(as_text=True)
     assert site["episode"].title in page and 'id="transcript"' in page and "melasma" in page.lower()
     assert site["episode"].title in client.get("/").get_data(as_text=True)
+
+
+def test_if_none_match_uses_weak_comparison(site):
+    """RFC 9110 13.1.2: a proxy's W/"..." (or a list naming ours) still means "I have it"."""
+    client = site["client"]
+    etag = client.get("/feed.xml").headers["ETag"]
+    for header in (f"W/{etag}", f'"stale", W/{etag}', etag, "*"):
+        response = client.get("/feed.xml", headers={"If-None-Match": header})
+        assert response.status_code == 304, header
+        assert response.get_data() == b"" and response.headers["ETag"] == etag
+    assert client.get("/feed.xml", headers={"If-None-Match": f'W/"{etag[1:-1]}x"'}).status_code == 200
+
+
+def test_gzip_and_identity_bodies_have_their_own_etags(site):
+    client = site["client"]
+    plain = client.get("/feed.xml")
+    zipped = client.get("/feed.xml", headers={"Accept-Encoding": "gzip, deflate"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain.headers
+    assert all("Accept-Encoding" in r.headers["Vary"] for r in (plain, zipped))
+    assert zipped.headers["ETag"] != plain.headers["ETag"]
+    gz = {"Accept-Encoding": "gzip"}
+    again = client.get("/feed.xml", headers={**gz, "If-None-Match": zipped.headers["ETag"]})
+    assert again.status_code == 304 and again.headers["ETag"] == zipped.headers["ETag"]
+    # The identity tag does not validate the gzipped body (and the other way round).
+    assert client.get("/feed.xml", headers={**gz, "If-None-Match": plain.headers["ETag"]}).status_code == 200
+    assert client.get("/feed.xml", headers={"If-None-Match": zipped.headers["ETag"]}).status_code == 200
+    refused = client.get("/feed.xml", headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers and refused.headers["ETag"] == plain.headers["ETag"]
+    assert feedparser.parse(gzip.decompress(zipped.get_data())).bozo == 0
