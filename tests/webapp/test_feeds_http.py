@@ -114,3 +114,36 @@ def test_gzip_and_identity_bodies_have_their_own_etags(site):
     refused = client.get("/feed.xml", headers={"Accept-Encoding": "gzip;q=0, identity"})
     assert "Content-Encoding" not in refused.headers and refused.headers["ETag"] == plain.headers["ETag"]
     assert feedparser.parse(gzip.decompress(zipped.get_data())).bozo == 0
+
+
+def _alternates(html: bytes) -> list[str]:
+    from lxml import html as lxml_html
+
+    return lxml_html.fromstring(html).xpath("//head/link[@rel='alternate'][@type='application/rss+xml']/@href")
+
+
+def _listing_pages(site) -> list[tuple[str, str]]:
+    from pipeline.models import Person
+
+    with site["app"].extensions["clinex"].sessions() as session:
+        speaker = session.get(type(site["episode"]), site["episode"].id).people[0].person.slug
+        assert session.query(Person).filter_by(slug=speaker).one()
+    return [("/tags/melasma", "/tags/melasma/feed.xml"),
+            ("/events/aesthetic-lasers-summit-2026", "/events/aesthetic-lasers-summit-2026/feed.xml"),
+            (f"/speakers/{speaker}", f"/speakers/{speaker}/feed.xml")]
+
+
+def test_listing_pages_advertise_their_own_feed_first(site):
+    """Pasting a topic, event or speaker page into an app must subscribe to that page's feed;
+    each feed's channel <link> leads back to the page."""
+    client, base = site["client"], "http://clinex.test"
+    for page, feed in _listing_pages(site):
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert _alternates(response.get_data()) == [feed, "/feed.xml"], page
+        parsed = feedparser.parse(client.get(feed).get_data())
+        assert parsed.bozo == 0 and [e.id for e in parsed.entries] == [site["episode"].guid], feed
+        assert parsed.feed.link == base + page
+    assert _alternates(client.get("/").get_data()) == ["/feed.xml"]
+    assert feedparser.parse(client.get("/feed.xml").get_data()).feed.link == base + "/"
+    assert client.get("/speakers/nobody/feed.xml").status_code == 404

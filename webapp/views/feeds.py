@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from feeds.chapters import chapters_json
 from feeds.model import ChapterInfo
-from pipeline.models import Episode, EpisodeStatus, Event, Tag
+from pipeline.models import Episode, EpisodeStatus, Event, Person, Tag
 from pipeline.publish import site_cover
 from pipeline.steps import TRANSCRIPT_FORMATS, transcript_key
 
@@ -93,6 +93,13 @@ def event_feed(slug: str):
     event = db().scalars(select(Event).where(Event.slug == slug)).first() or abort(404, "No such event.")
     return _serve_feed(("event", slug), lambda: published_episodes(db(), event_id=event.id),
                        path=f"/events/{slug}/feed.xml", title_suffix=event.name)
+
+
+@bp.get("/speakers/<slug>/feed.xml")
+def speaker_feed(slug: str):
+    person = db().scalars(select(Person).where(Person.slug == slug)).first() or abort(404, "No such speaker.")
+    return _serve_feed(("speaker", slug), lambda: published_episodes(db(), person_id=person.id),
+                       path=f"/speakers/{slug}/feed.xml", title_suffix=person.name)
 
 
 @bp.get("/feeds/private/<token>.xml")
