@@ -264,6 +264,7 @@ def test_single_transcript_clients_keep_the_vtt(show):
     entry = feedparser.parse(body).entries[0]
     assert entry.podcast_transcript == {"url": make_item(0).transcripts[0].url, "type": "text/vtt",
                                         "language": "en", "rel": "captions"}
+    assert entry.podcast_chapters == {"url": make_item(0).chapters_url, "type": "application/json+chapters"}
     # podcastparser reads podcast: tags only under the namespace's old GitHub URL (README table).
     official = podcastparser.parse(show.feed_url, io.BytesIO(body))["episodes"][0]
     assert "transcript_url" not in official and "chapters_json_url" not in official
