@@ -13,8 +13,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 def opaque(etag: str) -> str:
     """The quoted part of an entity tag, without a ``W/`` prefix (weak comparison)."""
-    etag = etag.strip()
-    return etag[2:] if etag.startswith("W/") else etag
+    return etag.strip().removeprefix("W/")
 
 
 def none_match(header: str, etag: str) -> bool:

@@ -338,8 +338,8 @@ def test_served_transcripts_need_their_type_cors_and_format(site):
     (root / "media" / f"{GUID0}.json").write_text('{"segments": "none"}')
     vtt, json_url = f"{base}/media/{GUID0}.vtt", f"{base}/media/{GUID0}.json"
     assert check_feed(body, fetch=http_fetch) == [
-        f"Item 1 ({GUID0})'s transcript {json_url} is not a JSON transcript (version and segments with "
-        "startTime and body).",
+        (f"Item 1 ({GUID0})'s transcript {json_url} is not a JSON transcript (version and segments with "
+         "startTime and body)."),
         f"Item 1 ({GUID0})'s transcript {vtt} is not WebVTT (it does not start with WEBVTT).",
     ]
 

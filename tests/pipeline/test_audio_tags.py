@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -116,7 +116,7 @@ def test_chapter_frames_are_stored_in_time_order(episode_mp3, tmp_path):
     shutil.copyfile(episode_mp3, path)
     # Handed over shuffled: the file must still list them by start time.
     write_tags(path, episode_tags(chapters=[OUT_OF_SIZE_ORDER[i] for i in (3, 0, 4, 2, 1)]))
-    raw = [key for key in ID3(path).keys() if key.startswith(("CHAP", "CTOC"))]  # file order
+    raw = [key for key in ID3(path) if key.startswith(("CHAP", "CTOC"))]  # keys come in file order
     assert raw == ["CTOC:toc"] + [f"CHAP:chp{n}" for n in range(5)]
     starts = [frame.start_time for frame in ID3(path).getall("CHAP")]
     assert [ID3(path)[f"CHAP:chp{n}"].start_time for n in range(5)] == sorted(starts)

@@ -36,4 +36,5 @@ def test_if_range_is_strong(if_range, expected):
 
 
 def test_variant_tags_differ_per_coding():
-    assert variant('"abc"', "gzip") == '"abc-gzip"' != '"abc"'
+    assert variant('"abc"', "gzip") == '"abc-gzip"'
+    assert variant('"abc"', "br") != variant('"abc"', "gzip")
