@@ -129,3 +129,20 @@ def test_416_is_empty_plain_text_with_the_size(site):
     assert response.get_data() == b"" and response.headers["Content-Length"] == "0"
     assert response.content_type == "text/plain; charset=utf-8"
     assert response.headers["Content-Range"] == f"bytes */{site['media'].size}"
+
+
+def test_published_file_lists_its_chapters_in_time_order(site, tmp_path):
+    """What ffmpeg-based players show: the published MP3's CHAP frames, in file order."""
+    import json
+    import subprocess
+
+    from mutagen.id3 import ID3
+
+    path = tmp_path / "published.mp3"
+    path.write_bytes(site["bytes"])
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(path)],
+                           capture_output=True, text=True, check=True)
+    starts = [float(c["start_time"]) for c in json.loads(probe.stdout)["chapters"]]
+    assert len(starts) >= 2 and starts == sorted(starts)
+    frames = [key for key in ID3(path) if key.startswith(("CHAP", "CTOC"))]
+    assert frames == ["CTOC:toc"] + [f"CHAP:chp{n}" for n in range(len(starts))]
