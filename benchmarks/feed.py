@@ -62,7 +62,7 @@ def sample_item(n: int) -> EpisodeItem:
             ("vtt", "text/vtt"), ("srt", "application/x-subrip"), ("json", "application/json"))),
         chapters_url=f"{BASE}/media/{guid}.chapters.json",
         people=(PersonCredit("Dr Ada Host", role="host"), PersonCredit(f"Dr Guest {n}"),
-                PersonCredit(f"Dr Panel {n}", role="panelist")),
+                PersonCredit(f"Dr Panel {n}", role="guest")),  # a taxonomy role: check_feed knows them
         soundbites=(Soundbite(120.0, 45.0, "The one setting to remember"),),
         keywords=("fillers", "IPL", "complications"))
 

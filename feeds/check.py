@@ -18,6 +18,8 @@ from typing import Any
 
 from lxml import etree
 
+from feeds import namespace
+from feeds.chapters_schema import schema_problems
 from feeds.model import APPLE_CATEGORIES, EPISODE_TYPES, MEDIUMS, TRANSCRIPT_TYPES
 from feeds.podcast_ext import ATOM_NS, CHAPTERS_TYPE, ITUNES_NS, PODCAST_NS
 
@@ -76,7 +78,9 @@ def check_chapters(body: bytes, duration: float | None = None) -> list[str]:
         return ["The chapters file has no \"chapters\" list."]
     problems = [] if isinstance(data.get("version"), str) else \
         ["The chapters file has no \"version\" string."]
-    return problems + list(_check_chapter_times(data["chapters"], duration))
+    problems += _check_chapter_times(data["chapters"], duration)
+    # The schema would repeat what the sentences above already say in plainer words.
+    return problems or list(schema_problems(data))
 
 
 # -- document -------------------------------------------------------------------------------
@@ -145,6 +149,7 @@ def _channel_podcast(channel) -> Iterator[str]:
     if medium is not None and (medium.text or "").strip() not in MEDIUMS:
         yield f"The podcast:medium {medium.text!r} is not one the spec defines."
     yield from _people(channel, "The channel")
+    yield from namespace.channel_problems(channel)
 
 
 def _channel_self_link(channel) -> Iterator[str]:
@@ -242,6 +247,7 @@ def _item_podcast(item, name: str) -> Iterator[str]:
                 and _NUMBER.fullmatch(bite.get("duration", ""))):
             yield f"{name} has a podcast:soundbite without numeric startTime and duration."
     yield from _people(item, name)
+    yield from namespace.item_problems(item, name)
 
 
 def _duplicates(items, key: Callable, what: str) -> Iterator[str]:
@@ -291,7 +297,7 @@ def _check_served(channel, items, fetch: Fetch) -> list[str]:
         name = _item_name(item, number)
         problems += _served_enclosure(item, name, fetch)
         for transcript in item.findall("podcast:transcript", NS):
-            problems += _served_ok(transcript.get("url"), f"{name}'s transcript", fetch)
+            problems += _served_transcript(transcript, f"{name}'s transcript", fetch)
         problems += _served_chapters(item, name, fetch)
     return problems
 
@@ -311,21 +317,71 @@ def _served_enclosure(item, name: str, fetch: Fetch) -> Iterator[str]:
         yield f"{name}'s enclosure says {length} bytes but the server sends {served}."
 
 
-def _served_ok(url: str | None, what: str, fetch: Fetch) -> Iterator[str]:
-    if url:
-        status = fetch(url)[0]
-        if status != 200:
-            yield f"{what} {url} answered {status}, not 200."
+def _served_transcript(transcript, what: str, fetch: Fetch) -> Iterator[str]:
+    """200, the declared type, CORS for web players, and a body in that format."""
+    url, declared = transcript.get("url"), transcript.get("type")
+    if not namespace.is_url(url):  # nothing to fetch; the tag checks have said so
+        return
+    status, headers, body = fetch(url)
+    if status != 200:
+        yield f"{what} {url} answered {status}, not 200."
+        return
+    yield from _served_type(headers, declared, f"{what} {url}")
+    yield from _served_cors(headers, f"{what} {url}")
+    shape = _TRANSCRIPT_SHAPES.get(_SAME_TYPE.get(declared, declared))
+    if shape and not shape[0](body):
+        yield f"{what} {url} is not {shape[1]}."
+
+
+def _served_type(headers: dict, declared: str | None, what: str) -> Iterator[str]:
+    served = (_header(headers, "content-type") or "").split(";")[0].strip().lower()
+    if declared and _SAME_TYPE.get(served, served) != _SAME_TYPE.get(declared, declared):
+        yield f"{what} is served as {served or 'no type'!r}, not {declared}."
+
+
+def _served_cors(headers: dict, what: str) -> Iterator[str]:
+    # The namespace asks for CORS: web players fetch transcripts and chapters from another origin.
+    if not _header(headers, "access-control-allow-origin"):
+        yield f"{what} has no Access-Control-Allow-Origin header; web players cannot read it."
+
+
+def _is_vtt(body: bytes) -> bool:
+    return body.removeprefix(b"\xef\xbb\xbf").startswith(b"WEBVTT")
+
+
+def _is_srt(body: bytes) -> bool:
+    return re.search(rb"\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}", body) is not None
+
+
+def _is_json_transcript(body: bytes) -> bool:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    segments = data.get("segments") if isinstance(data, dict) else None
+    return isinstance(data.get("version"), str) and isinstance(segments, list) and all(
+        isinstance(s, dict) and isinstance(s.get("body"), str)
+        and isinstance(s.get("startTime"), (int, float)) for s in segments)
+
+
+_SAME_TYPE = {"application/srt": "application/x-subrip"}
+_TRANSCRIPT_SHAPES: dict[str, tuple[Callable[[bytes], bool], str]] = {
+    "text/vtt": (_is_vtt, "WebVTT (it does not start with WEBVTT)"),
+    "application/x-subrip": (_is_srt, "SRT (no 00:00:00,000 --> timing line)"),
+    "application/json": (_is_json_transcript, "a JSON transcript (version and segments with startTime and body)"),
+}
 
 
 def _served_chapters(item, name: str, fetch: Fetch) -> Iterator[str]:
     url = _attr(item, "podcast:chapters", "url")
-    if not url:
+    if not namespace.is_url(url):
         return
-    status, _, body = fetch(url)
+    status, headers, body = fetch(url)
     if status != 200:
         yield f"{name}'s chapters {url} answered {status}, not 200."
         return
+    yield from _served_type(headers, CHAPTERS_TYPE, f"{name}'s chapters {url}")
+    yield from _served_cors(headers, f"{name}'s chapters {url}")
     duration = _text(item, "itunes:duration")
     for problem in check_chapters(body, float(duration) if duration.isdigit() else None):
         yield f"{name}: {problem}"

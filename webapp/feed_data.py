@@ -13,19 +13,21 @@ from sqlalchemy.orm import Session, selectinload
 
 from feeds import build_feed, feed_etag
 from feeds.model import EpisodeItem, PersonCredit, ShowInfo, Soundbite, TranscriptLink, podcast_guid_for
-from pipeline.models import Episode, EpisodeStatus, EpisodeTag, SiteValue, Tag
+from pipeline.models import Episode, EpisodePerson, EpisodeStatus, EpisodeTag, SiteValue, Tag
 from pipeline.settings import Settings
 from pipeline.transcription import TRANSCRIPT_TYPES
 
 from .rendering import plain_text, render_markdown
 
-TRANSCRIPT_ORDER = ("vtt", "srt", "json", "txt")
+#: The feed offers the timed transcripts only (``feeds.rss`` orders them for apps that keep one);
+#: the plain text stays on the episode page and at transcript.txt for reading.
+TRANSCRIPT_ORDER = ("vtt", "srt", "json")
 #: Stands in for the token while the private feed is built once for every subscriber.
 TOKEN_PLACEHOLDER = "__clinex_private_feed_token__"
 
 
 def published_episodes(session: Session, *, tag: Tag | None = None, event_id: int | None = None,
-                       include_members_only: bool = False) -> list[Episode]:
+                       person_id: int | None = None, include_members_only: bool = False) -> list[Episode]:
     """Published episodes, newest first; members-only ones only when asked for. What a feed item
     reads of each is loaded in a few batched queries, not a handful per episode."""
     query = (select(Episode).where(Episode.status == EpisodeStatus.published.value)
@@ -37,6 +39,8 @@ def published_episodes(session: Session, *, tag: Tag | None = None, event_id: in
         query = query.join(EpisodeTag).where(EpisodeTag.tag_id == tag.id, EpisodeTag.accepted.is_(True))
     if event_id is not None:
         query = query.where(Episode.event_id == event_id)
+    if person_id is not None:
+        query = query.where(Episode.id.in_(select(EpisodePerson.episode_id).where(EpisodePerson.person_id == person_id)))
     return list(session.scalars(query.order_by(Episode.published_at.desc(), Episode.id.desc())))
 
 
@@ -84,17 +88,25 @@ def _aware(value: datetime | None) -> datetime:
 
 def show_info(session: Session, settings: Settings, *, path: str, title_suffix: str = "",
               description: str | None = None, private: bool = False) -> ShowInfo:
-    """The channel of a feed at ``path``. A private feed asks directories not to list it
-    (itunes:block) and names no WebSub hub, which would learn its address."""
+    """The channel of a feed at ``path``. Its ``<link>`` is the page listing the same episodes
+    (``/tags/x`` for ``/tags/x/feed.xml``; the home page for the main and private feeds). A private
+    feed asks directories not to list it (itunes:block) and names no WebSub hub, which would learn
+    its address."""
     feed_url = f"{settings.BASE_URL}{path}"
     return ShowInfo(
         title=settings.SHOW_TITLE + (f": {title_suffix}" if title_suffix else ""),
-        description=description or settings.SHOW_DESCRIPTION, link=settings.BASE_URL + "/", feed_url=feed_url,
+        description=description or settings.SHOW_DESCRIPTION, link=settings.BASE_URL + feed_page(path), feed_url=feed_url,
         language=settings.SHOW_LANGUAGE, author=settings.SHOW_AUTHOR, owner_name=settings.OWNER_NAME,
         owner_email=settings.OWNER_EMAIL, image_url=f"{settings.BASE_URL}/cover.jpg", category=settings.SHOW_CATEGORY,
         explicit=settings.SHOW_EXPLICIT, podcast_guid=stable_podcast_guid(session, feed_url),
         funding_url=settings.FUNDING_URL or None, hub_url=None if private else settings.WEBSUB_HUB or None,
         blocked=private)
+
+
+def feed_page(path: str) -> str:
+    """The page a feed at ``path`` belongs to: ``/tags/x/feed.xml`` -> ``/tags/x``; else ``/``."""
+    page = path.removesuffix("/feed.xml")
+    return page if page != path and page else "/"
 
 
 def stable_podcast_guid(session: Session, feed_url: str) -> str:

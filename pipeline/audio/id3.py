@@ -33,6 +33,7 @@ from ..errors import AudioError
 
 _UTF8 = 3  # mutagen turns it into UTF-16 when saving v2.3, which has no UTF-8
 _NO_OFFSET = 0xFFFFFFFF  # CHAP byte offsets unused: players seek by time
+_TAG_HEADER = 10  # the tag header and each v2.3 frame header are 10 bytes
 
 
 @dataclass
@@ -67,6 +68,7 @@ def write_tags(path: str | os.PathLike, tags: EpisodeTags) -> None:
             id3 = _id3_from(tags)
             id3.update_to_v23()  # save(v2_version=3) alone leaves v2.4 frames such as TDRC in place
             id3.save(os.fspath(path), v1=0, v2_version=3, padding=lambda info: 0)
+            _put_chapters_in_time_order(path)
         elif suffix in (".m4a", ".mp4"):
             _write_mp4(path, tags)
         else:
@@ -93,6 +95,7 @@ def _id3_from(tags: EpisodeTags) -> ID3:
 
 
 def _add_chapters(id3: ID3, chapters: list[Chapter]) -> None:
+    chapters = sorted(chapters, key=lambda chapter: chapter.start)
     ids = [f"chp{index}" for index in range(len(chapters))]
     for element_id, chapter in zip(ids, chapters):
         id3.add(CHAP(
@@ -106,6 +109,49 @@ def _add_chapters(id3: ID3, chapters: list[Chapter]) -> None:
             element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=ids,
             sub_frames=[TIT2(encoding=_UTF8, text=["Chapters"])],
         ))
+
+
+def _put_chapters_in_time_order(path: str | os.PathLike) -> None:
+    """Rewrite the saved ID3v2.3 tag in place with CTOC, then the CHAP frames by start time.
+
+    mutagen orders frames by size, and ffmpeg-based players list CHAP frames in file order, so a
+    short title jumped ahead ("Complications" second). Only frames move: the tag keeps its length,
+    so the audio after it is untouched. A tag this module did not write (unsynchronised, with an
+    extended header) is left alone. Raises OSError when the file cannot be rewritten.
+    """
+    with open(path, "r+b") as file:
+        header = file.read(_TAG_HEADER)
+        if len(header) < _TAG_HEADER or header[:4] != b"ID3\x03" or header[5] & 0xC0:
+            return
+        size = int.from_bytes(bytes(b & 0x7F for b in header[6:10]), "big")  # syncsafe: 7 bits a byte
+        body = file.read(size)
+        frames, padding = _split_frames(body)
+        chapters = [f for f in frames if f[:4] == b"CTOC"] + sorted(
+            (f for f in frames if f[:4] == b"CHAP"), key=_chap_start)
+        if not chapters:
+            return
+        first = next(i for i, f in enumerate(frames) if f[:4] in (b"CHAP", b"CTOC"))
+        others = [f for f in frames if f[:4] not in (b"CHAP", b"CTOC")]
+        ordered = b"".join(others[:first] + chapters + others[first:]) + padding
+        file.seek(_TAG_HEADER)
+        file.write(ordered)
+
+
+def _split_frames(body: bytes) -> tuple[list[bytes], bytes]:
+    """v2.3 frames (10-byte header: id, 32-bit big-endian size, flags) and the padding after them."""
+    frames, offset = [], 0
+    while offset + _TAG_HEADER <= len(body) and body[offset] != 0:
+        end = offset + _TAG_HEADER + int.from_bytes(body[offset + 4:offset + 8], "big")
+        frames.append(body[offset:end])
+        offset = end
+    return frames, body[offset:]
+
+
+def _chap_start(frame: bytes) -> int:
+    """CHAP data: element id, a NUL, then the start time in milliseconds (32 bits)."""
+    data = frame[_TAG_HEADER:]
+    cut = data.index(b"\0") + 1
+    return int.from_bytes(data[cut:cut + 4], "big")
 
 
 def _write_mp4(path: str | os.PathLike, tags: EpisodeTags) -> None:

@@ -10,6 +10,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -60,6 +61,14 @@ def set_attr(path, attr, value):
     return mutate
 
 
+def duplicate(path):
+    def mutate(channel):
+        elem = first(channel, path)
+        elem.addnext(copy.deepcopy(elem))
+    return mutate
+
+
+LONG = "x" * 129
 OLDEST = "item[2]"  # newest first: item[1] is make_item(1), item[2] is make_item(0)
 ITEM = f"Item 2 ({GUID0})"
 
@@ -91,6 +100,21 @@ CASES = [
     (set_text("podcast:medium", "radio"),
      "The podcast:medium 'radio' is not one the spec defines."),
     (set_text("podcast:person", " "), "The channel has a podcast:person with no name."),
+    # The namespace documentation, tag by tag (feeds/namespace.py).
+    (duplicate("podcast:guid"), "The channel has 2 podcast:guid tags; the namespace allows one."),
+    (duplicate("podcast:medium"), "The channel has 2 podcast:medium tags; the namespace allows one."),
+    (set_attr("podcast:locked", "owner", "the editors"),
+     "The podcast:locked owner 'the editors' is not an e-mail address."),
+    (set_attr("podcast:funding", "url", "/support"),
+     "A podcast:funding has url '/support', not an http(s) URL."),
+    (set_text("podcast:funding", LONG), "A podcast:funding label is over 128 characters."),
+    (set_attr("podcast:person", "group", "band"),
+     "The channel's podcast:person 'Dr Ada Host' has group 'band', not one of the taxonomy's."),
+    (set_attr("podcast:person", "role", "Surgeon"),
+     "The channel's podcast:person 'Dr Ada Host' has role 'surgeon', not one of the 'cast' group's."),
+    (set_attr("podcast:person", "href", "javascript:alert(1)"),
+     "The channel's podcast:person 'Dr Ada Host' has href 'javascript:alert(1)', not an http(s) URL."),
+    (set_text("podcast:person", LONG), "The channel's podcast:person name is over 128 characters."),
     (set_text("description", "x" * 4000),
      "The channel has a description of 4000 bytes; Apple allows under 4000."),
     (drop(f"{OLDEST}/title"), f"{ITEM} has no <title>."),
@@ -130,6 +154,26 @@ CASES = [
     (set_attr(f"{OLDEST}/podcast:soundbite", "duration", "long"),
      f"{ITEM} has a podcast:soundbite without numeric startTime and duration."),
     (set_text(f"{OLDEST}/podcast:person", ""), f"{ITEM} has a podcast:person with no name."),
+    (duplicate(f"{OLDEST}/podcast:chapters"), f"{ITEM} has 2 podcast:chapters tags; the namespace allows one."),
+    (set_attr(f"{OLDEST}/podcast:chapters", "url", "chapters.json"),
+     f"{ITEM} has podcast:chapters url 'chapters.json', not an http(s) URL."),
+    (set_attr(f"{OLDEST}/podcast:transcript", "url", "file:///etc/t.vtt"),
+     f"{ITEM} has a podcast:transcript url 'file:///etc/t.vtt', not an http(s) URL."),
+    (set_attr(f"{OLDEST}/podcast:transcript", "language", "English!"),
+     f"{ITEM} has a podcast:transcript language 'English!', not a language code."),
+    (set_attr(f"{OLDEST}/podcast:transcript", "rel", "subtitles"),
+     f"{ITEM} has a podcast:transcript rel 'subtitles'; the only value is \"captions\"."),
+    (set_text(f"{OLDEST}/podcast:season", "1.5"), f"{ITEM} has podcast:season '1.5', not a whole number."),
+    (set_attr(f"{OLDEST}/podcast:season", "name", LONG), f"{ITEM}'s podcast:season name is over 128 characters."),
+    (set_attr(f"{OLDEST}/podcast:episode", "display", "x" * 33),
+     f"{ITEM}'s podcast:episode display is over 32 characters."),
+    (set_attr(f"{OLDEST}/podcast:soundbite", "duration", "0"),
+     f"{ITEM} has a podcast:soundbite of duration 0; it must be above 0."),
+    (set_attr(f"{OLDEST}/podcast:soundbite", "startTime", "1790.5"),
+     f"{ITEM} has a podcast:soundbite ending at 1832.75 s, after the episode (1800 s)."),
+    (set_text(f"{OLDEST}/podcast:soundbite", LONG), f"{ITEM}'s podcast:soundbite title is over 128 characters."),
+    (set_attr(f"{OLDEST}/podcast:person[2]", "role", "panellist"),
+     f"{ITEM}'s podcast:person 'Dr Guest 0' has role 'panellist', not one of the 'cast' group's."),
     (set_text(f"{OLDEST}/guid", GUID1), f"The GUID '{GUID1}' appears on more than one item."),
     (set_attr(f"{OLDEST}/enclosure", "url", make_item(1).enclosure_url),
      f"The enclosure URL '{make_item(1).enclosure_url}' appears on more than one item."),
@@ -179,8 +223,22 @@ def test_podcast_prefix_on_the_old_namespace_is_reported():
 # -- with fetch: a real HTTP server on loopback -----------------------------------------------
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
+    """Serves files with the types podcast apps expect and CORS, like the site does."""
+
+    cors = True
+
     def log_message(self, *args):  # keep pytest output clean
         pass
+
+    def guess_type(self, path):
+        if str(path).endswith(".chapters.json"):
+            return "application/json+chapters"
+        return {".srt": "application/x-subrip", ".vtt": "text/vtt"}.get(Path(path).suffix) or super().guess_type(path)
+
+    def end_headers(self):
+        if self.cors:
+            self.send_header("Access-Control-Allow-Origin", "*")
+        super().end_headers()
 
 
 @pytest.fixture
@@ -211,6 +269,13 @@ def cover(size: int, kind: str = "JPEG") -> bytes:
     return out.getvalue()
 
 
+TRANSCRIPT_BODIES = {
+    "text/vtt": "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nFillers.\n",
+    "application/x-subrip": "1\n00:00:00,000 --> 00:00:02,000\nFillers.\n",
+    "application/json": '{"version": "1.0.0", "segments": [{"startTime": 0, "endTime": 2, "body": "Fillers."}]}',
+}
+
+
 def publish(base: str, root, *, audio_bytes: int = 5000, chapters_start: float = 0,
             cover_size: int = 1400, skip_transcript: bool = False) -> bytes:
     """Write one episode's files under ``root`` and return a feed pointing at them."""
@@ -219,7 +284,7 @@ def publish(base: str, root, *, audio_bytes: int = 5000, chapters_start: float =
     guid = item.guid
     (root / "media" / f"{guid}.mp3").write_bytes(b"\xff" * audio_bytes)
     for link in item.transcripts[int(skip_transcript):]:
-        (root / "media" / link.url.rsplit("/", 1)[1]).write_text("WEBVTT\n")
+        (root / "media" / link.url.rsplit("/", 1)[1]).write_text(TRANSCRIPT_BODIES[link.type])
     (root / "media" / f"{guid}.chapters.json").write_bytes(
         chapters_json([ChapterInfo(chapters_start, "Intro"), ChapterInfo(60, "Cases")]).replace(
             b'"startTime":0,', f'"startTime":{chapters_start:g},'.encode()))
@@ -264,3 +329,44 @@ def test_cover_must_be_a_big_enough_square(site):
         "The cover is 600x600; Apple wants a square of 1400 to 3000 pixels."]
     (root / "cover.jpg").write_bytes(cover(1400, "GIF"))
     assert check_feed(body, fetch=http_fetch) == ["The cover is GIF; Apple accepts JPEG or PNG."]
+
+
+def test_served_transcripts_need_their_type_cors_and_format(site):
+    base, root = site
+    body = publish(base, root)
+    (root / "media" / f"{GUID0}.vtt").write_text("1\n00:00:00,000 --> 00:00:02,000\nAn SRT in disguise.\n")
+    (root / "media" / f"{GUID0}.json").write_text('{"segments": "none"}')
+    vtt, json_url = f"{base}/media/{GUID0}.vtt", f"{base}/media/{GUID0}.json"
+    assert check_feed(body, fetch=http_fetch) == [
+        (f"Item 1 ({GUID0})'s transcript {json_url} is not a JSON transcript (version and segments with "
+         "startTime and body)."),
+        f"Item 1 ({GUID0})'s transcript {vtt} is not WebVTT (it does not start with WEBVTT).",
+    ]
+
+
+def test_served_types_and_cors_are_checked(site, monkeypatch):
+    base, root = site
+    body = publish(base, root)
+    monkeypatch.setattr(_Quiet, "cors", False)
+    monkeypatch.setattr(_Quiet, "guess_type", lambda self, path: "text/plain")
+    problems = check_feed(body, fetch=http_fetch)
+    srt = f"Item 1 ({GUID0})'s transcript {base}/media/{GUID0}.srt"
+    chapters = f"Item 1 ({GUID0})'s chapters {base}/media/{GUID0}.chapters.json"
+    assert f"{srt} is served as 'text/plain', not application/x-subrip." in problems
+    assert f"{srt} has no Access-Control-Allow-Origin header; web players cannot read it." in problems
+    assert f"{chapters} is served as 'text/plain', not application/json+chapters." in problems
+    assert f"{chapters} has no Access-Control-Allow-Origin header; web players cannot read it." in problems
+    assert len(problems) == 8  # three transcripts and the chapters, two problems each
+
+
+def test_served_chapters_are_checked_against_the_schema(site):
+    base, root = site
+    body = publish(base, root)
+    (root / "media" / f"{GUID0}.chapters.json").write_text(
+        '{"version": "1.2.0", "chapters": [{"startTime": 0, "title": 7}, {"startTime": 60, "url": "x",'
+        ' "location": {"name": "Paris"}}]}')
+    assert check_feed(body, fetch=http_fetch) == [
+        f"Item 1 ({GUID0}): The chapters file at chapters/0/title: 7 is not of type 'string'.",
+        f"Item 1 ({GUID0}): The chapters file at chapters/1/location: 'geo' is a required property.",
+        f"Item 1 ({GUID0}): The chapters file at chapters/1/url: 'x' does not match '^https?://'.",
+    ]

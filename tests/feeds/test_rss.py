@@ -11,10 +11,10 @@ import podcastparser
 import pytest
 
 from feeds import build_feed, check_feed, feed_etag
-from feeds.model import PersonCredit
+from feeds.model import PersonCredit, TranscriptLink
 from feeds.podcast_ext import PODCAST_NS
 from feeds.rss import DESCRIPTION_LIMIT, clean_text, truncate_utf8
-from tests.feeds.conftest import make_item, make_show, parse, xpath
+from tests.feeds.conftest import BASE, make_item, make_show, parse, xpath
 
 
 def test_channel_carries_every_required_tag(show, items):
@@ -90,8 +90,8 @@ def test_podcast_namespace_item_tags(show, items):
     guid = items[0].guid
     transcripts = xpath(item, "podcast:transcript")
     assert [(t.get("type"), t.get("language")) for t in transcripts] == [
-        ("text/vtt", "en"), ("application/x-subrip", "en"), ("application/json", "en")]
-    assert transcripts[0].get("rel") == "captions" and transcripts[1].get("rel") is None
+        ("application/x-subrip", "en"), ("application/json", "en"), ("text/vtt", "en")]
+    assert transcripts[-1].get("rel") == "captions" and transcripts[0].get("rel") is None
     assert xpath(item, "string(podcast:chapters/@url)").endswith(f"{guid}.chapters.json")
     assert xpath(item, "string(podcast:chapters/@type)") == "application/json+chapters"
     assert xpath(item, "string(podcast:season)") == "1"
@@ -247,3 +247,27 @@ def test_duplicate_guids_or_enclosures_are_refused(show):
         build_feed(show, [make_item(0), make_item(1, guid=make_item(0).guid)])
     with pytest.raises(ValueError, match="share the enclosure URL"):
         build_feed(show, [make_item(0), make_item(1, enclosure_url=make_item(0).enclosure_url)])
+
+
+OLD_PODCAST_NS = b"https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md"
+
+
+def test_single_transcript_clients_keep_the_vtt(show):
+    """feedparser and podcastparser keep one transcript, the last tag: it must be the VTT, even
+    when the caller hands the links over worst first."""
+    links = tuple(reversed(make_item(0).transcripts)) + (
+        TranscriptLink(f"{BASE}/t.txt", "text/plain"), TranscriptLink(f"{BASE}/t.html", "text/html"))
+    body = build_feed(show, [make_item(0, transcripts=links)])
+    item = xpath(parse(body), "item")[0]
+    assert xpath(item, "podcast:transcript/@type") == [
+        "text/plain", "text/html", "application/x-subrip", "application/json", "text/vtt"]
+    entry = feedparser.parse(body).entries[0]
+    assert entry.podcast_transcript == {"url": make_item(0).transcripts[0].url, "type": "text/vtt",
+                                        "language": "en", "rel": "captions"}
+    assert entry.podcast_chapters == {"url": make_item(0).chapters_url, "type": "application/json+chapters"}
+    # podcastparser reads podcast: tags only under the namespace's old GitHub URL (README table).
+    official = podcastparser.parse(show.feed_url, io.BytesIO(body))["episodes"][0]
+    assert "transcript_url" not in official and "chapters_json_url" not in official
+    old = podcastparser.parse(show.feed_url, io.BytesIO(body.replace(PODCAST_NS.encode(), OLD_PODCAST_NS)))
+    assert old["episodes"][0]["transcript_url"] == make_item(0).transcripts[0].url
+    assert old["episodes"][0]["chapters_json_url"] == make_item(0).chapters_url

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -100,3 +102,29 @@ def test_other_formats_cannot_be_tagged(tmp_path):
     shutil.copyfile(FIXTURES / "good" / "speech.wav", path)
     with pytest.raises(AudioError, match="only MP3 and M4A"):
         write_tags(path, episode_tags())
+
+
+# Titles of very different lengths: mutagen orders frames by size, which put "Complications"
+# second in ffmpeg's chapter list before chapters were written in time order.
+OUT_OF_SIZE_ORDER = [Chapter(0.0, 1.5, "Introduction to the mid-face and its fat compartments"),
+                     Chapter(1.5, 3.0, "Cannula"), Chapter(3.0, 4.5, "Needle technique around the orbit"),
+                     Chapter(4.5, 6.0, "Q&A"), Chapter(6.0, 8.2, "Complications")]
+
+
+def test_chapter_frames_are_stored_in_time_order(episode_mp3, tmp_path):
+    path = tmp_path / "episode.mp3"
+    shutil.copyfile(episode_mp3, path)
+    # Handed over shuffled: the file must still list them by start time.
+    write_tags(path, episode_tags(chapters=[OUT_OF_SIZE_ORDER[i] for i in (3, 0, 4, 2, 1)]))
+    raw = [key for key in ID3(path) if key.startswith(("CHAP", "CTOC"))]  # keys come in file order
+    assert raw == ["CTOC:toc"] + [f"CHAP:chp{n}" for n in range(5)]
+    starts = [frame.start_time for frame in ID3(path).getall("CHAP")]
+    assert [ID3(path)[f"CHAP:chp{n}"].start_time for n in range(5)] == sorted(starts)
+    assert read_tags(path)["toc"][0]["children"] == [f"chp{n}" for n in range(5)]
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(path)],
+                           capture_output=True, text=True, check=True)
+    chapters = json.loads(probe.stdout)["chapters"]
+    assert [c["tags"]["title"] for c in chapters] == [c.title for c in OUT_OF_SIZE_ORDER]
+    assert [float(c["start_time"]) for c in chapters] == [c.start for c in OUT_OF_SIZE_ORDER]
+    assert validate_upload(path, filename="episode.mp3", max_bytes=10**9, max_duration=3600).size \
+        == path.stat().st_size

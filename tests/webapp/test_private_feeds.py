@@ -68,7 +68,8 @@ def test_private_feed_has_members_only_episodes_and_public_feeds_do_not(as_role,
     assert "token=" not in found[public_title].find("enclosure").get("url")
     root = etree.fromstring(response.get_data())
     assert root.findtext("channel/itunes:block", namespaces=NS).lower() == "yes"
-    for public in ("/feed.xml", "/tags/melasma/feed.xml", "/events/aesthetic-lasers-summit/feed.xml"):
+    for public in ("/feed.xml", "/tags/melasma/feed.xml", "/events/aesthetic-lasers-summit/feed.xml",
+                   "/speakers/ana-ribeiro/feed.xml"):
         body = anonymous.get(public).get_data()
         assert list(items(body)) == [public_title], public
         assert b"cxf_" not in body and b"members edition" not in body

@@ -21,7 +21,7 @@ TOKEN_ONLY: set = set()  # the API ignores session cookies: every role without a
 EXPECTED = {
     "static": EVERYONE, "public.home": EVERYONE, "public.episode": EVERYONE, "public.tag": EVERYONE,
     "public.event": EVERYONE, "public.speaker": EVERYONE, "search.results": EVERYONE,
-    "feeds.main_feed": EVERYONE, "feeds.tag_feed": EVERYONE, "feeds.event_feed": EVERYONE,
+    "feeds.main_feed": EVERYONE, "feeds.tag_feed": EVERYONE, "feeds.event_feed": EVERYONE, "feeds.speaker_feed": EVERYONE,
     "feeds.chapters": EVERYONE, "feeds.transcript": EVERYONE, "feeds.cover": EVERYONE,
     "feeds.private_feed": EVERYONE,  # the token is the credential: anyone holding a live one
     "media.published_media": EVERYONE,
@@ -70,7 +70,7 @@ def world(app, ctx, session, users, episode):
         "by_endpoint": {"public.tag": {"slug": "melasma"}, "feeds.tag_feed": {"slug": "melasma"},
                         "public.event": {"slug": "aesthetic-lasers-summit"},
                         "feeds.event_feed": {"slug": "aesthetic-lasers-summit"},
-                        "public.speaker": {"slug": "ana-ribeiro"},
+                        "public.speaker": {"slug": "ana-ribeiro"}, "feeds.speaker_feed": {"slug": "ana-ribeiro"},
                         "feeds.private_feed": {"token": feed_token}},
     }
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import gzip
 from datetime import timezone
-from email.utils import format_datetime, parsedate_to_datetime
 
 from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy import func, select
 
 from feeds.chapters import chapters_json
 from feeds.model import ChapterInfo
-from pipeline.models import Episode, EpisodeStatus, Event, Tag
+from pipeline.models import Episode, EpisodeStatus, Event, Person, Tag
 from pipeline.publish import site_cover
 from pipeline.keys import transcript_key
 from pipeline.transcription import TRANSCRIPT_TYPES
@@ -20,6 +19,7 @@ from feeds import feed_etag
 from pipeline.private_feeds import live_feed_token, note_use
 
 from ..db import ctx, db
+from ..http_cache import http_date, not_modified, variant
 from ..feed_data import (FeedCache, content_version, private_feed_body, published_episodes, render_feed,
                          render_private_feed)
 from ..members import may_hear
@@ -33,29 +33,28 @@ def conditional(body: bytes, etag: str, content_type: str, *, last_modified=None
                 private: bool = False, gzipped=None) -> Response:
     """304 when the client has this version; gzip when it asks (``gzipped()`` gives the compressed
     bytes when the caller keeps them); always validators and caching (``private``: by the client
-    alone, never by a shared cache)."""
-    headers = {"ETag": etag, "Cache-Control": f"{'private' if private else 'public'}, max-age={max_age}",
+    alone, never by a shared cache). The gzipped body has its own ETag (``etag`` + ``-gzip``), and
+    If-None-Match is compared weakly (see ``webapp.http_cache``)."""
+    headers = {"Cache-Control": f"{'private' if private else 'public'}, max-age={max_age}",
                "Vary": "Accept-Encoding"}
     if last_modified is not None:
-        headers["Last-Modified"] = format_datetime(last_modified, usegmt=True)
-    if _not_modified(etag, last_modified):
+        headers["Last-Modified"] = http_date(last_modified)
+    compress = _accepts_gzip() and len(body) > 1024
+    headers["ETag"] = variant(etag, "gzip") if compress else etag
+    if not_modified(request.headers, headers["ETag"], last_modified):
         return Response(status=304, headers=headers)
-    if "gzip" in request.headers.get("Accept-Encoding", "") and len(body) > 1024:
+    if compress:
         body = gzipped() if gzipped else gzip.compress(body, mtime=0)
         headers["Content-Encoding"] = "gzip"
     return Response(body, content_type=content_type, headers=headers)
 
 
-def _not_modified(etag: str, last_modified) -> bool:
-    if_none_match = request.headers.get("If-None-Match")
-    if if_none_match is not None:
-        return etag in [t.strip() for t in if_none_match.split(",")] or if_none_match.strip() == "*"
-    since = request.headers.get("If-Modified-Since")
-    if since and last_modified is not None:
-        try:
-            return last_modified.replace(microsecond=0) <= parsedate_to_datetime(since)
-        except (TypeError, ValueError):
-            return False
+def _accepts_gzip() -> bool:
+    """gzip is listed in Accept-Encoding and not refused with q=0."""
+    for part in request.headers.get("Accept-Encoding", "").split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "x-gzip"):
+            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
     return False
 
 
@@ -95,6 +94,13 @@ def event_feed(slug: str):
     event = db().scalars(select(Event).where(Event.slug == slug)).first() or abort(404, "No such event.")
     return _serve_feed(("event", slug), lambda: published_episodes(db(), event_id=event.id),
                        path=f"/events/{slug}/feed.xml", title_suffix=event.name)
+
+
+@bp.get("/speakers/<slug>/feed.xml")
+def speaker_feed(slug: str):
+    person = db().scalars(select(Person).where(Person.slug == slug)).first() or abort(404, "No such speaker.")
+    return _serve_feed(("speaker", slug), lambda: published_episodes(db(), person_id=person.id),
+                       path=f"/speakers/{slug}/feed.xml", title_suffix=person.name)
 
 
 @bp.get("/feeds/private/<token>.xml")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime, timezone
 
 from flask import Blueprint, Response, abort, current_app, redirect, request
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from pipeline.models import EpisodeStatus, MediaFile
 from pipeline.storage import S3Storage
 
 from ..db import ctx, db
+from ..http_cache import http_date, not_modified, range_applies
 from ..members import may_hear
 from ..security import client_ip
 
@@ -52,6 +54,10 @@ def published_media(uuid: str, name: str):
     media = db().scalars(select(MediaFile).where(MediaFile.storage_key == key)).first()
     if media is None or media.episode.status != EpisodeStatus.published.value or not may_hear(media.episode):
         abort(404, "No such episode file.")
+    etag, modified = f'"{media.sha256[:32]}"', _utc(media.created_at)
+    cache_control = PRIVATE_CACHE if media.episode.members_only else PUBLIC_CACHE
+    if not_modified(request.headers, etag, modified):  # the app has this file: not a download
+        return Response(status=304, headers=_validators(etag, modified, cache_control))
     record_download(media.episode_id, media.size)
     cdn = current_app.config["CLINEX"].MEDIA_BASE_URL
     if cdn and request.method == "GET" and not media.episode.members_only:
@@ -61,8 +67,13 @@ def published_media(uuid: str, name: str):
     storage = ctx().storage
     if isinstance(storage, S3Storage) and request.method == "GET":
         return redirect(storage.url(key), code=302)
-    return serve_range(key, media.size, media.content_type, etag=f'"{media.sha256[:32]}"',
-                       cache_control=PRIVATE_CACHE if media.episode.members_only else PUBLIC_CACHE)
+    return serve_range(key, media.size, media.content_type, etag=etag, cache_control=cache_control,
+                       last_modified=modified)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite gives naive datetimes back; the stored ones are UTC."""
+    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
 
 def record_download(episode_id: int, size: int) -> None:
@@ -84,11 +95,19 @@ def record_download(episode_id: int, size: int) -> None:
         log.warning("could not count a download of episode %s", episode_id, exc_info=True)
 
 
-def serve_range(key: str, size: int, content_type: str, *, etag: str, cache_control: str = PUBLIC_CACHE) -> Response:
+def serve_range(key: str, size: int, content_type: str, *, etag: str, cache_control: str = PUBLIC_CACHE,
+                last_modified: datetime | None = None) -> Response:
+    """The file, a byte range of it (206), 304 when the client's copy is current, 416 for a range
+    outside it. A stale ``If-Range`` (another ETag or date) gets the whole file, as RFC 9110 asks:
+    the client's partial copy belongs to a different version."""
     storage = ctx().storage
-    headers = {"Accept-Ranges": "bytes", "ETag": etag, "Cache-Control": cache_control,
-               "Access-Control-Allow-Origin": "*"}
+    headers = {"Accept-Ranges": "bytes", "Access-Control-Allow-Origin": "*",
+               **_validators(etag, last_modified, cache_control)}
+    if not_modified(request.headers, etag, last_modified):
+        return Response(status=304, headers=headers)
     header = request.headers.get("Range")
+    if header is not None and not range_applies(request.headers.get("If-Range"), etag, last_modified):
+        header = None
     if header is None:
         # A lazy generator: nothing is read for HEAD, and Content-Length stays the real size.
         body = storage.open_range(key, 0, size - 1)
@@ -96,9 +115,18 @@ def serve_range(key: str, size: int, content_type: str, *, etag: str, cache_cont
                         direct_passthrough=True)
     span = parse_range(header, size)
     if span is None:
-        return Response(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+        # No audio in the body, so no audio type: an empty plain-text answer naming the size.
+        return Response(b"", 416, content_type="text/plain; charset=utf-8",
+                        headers={**headers, "Content-Range": f"bytes */{size}"})
     start, end = span
     body = storage.open_range(key, start, end)
     return Response(body, 206, content_type=content_type, direct_passthrough=True,
                     headers={**headers, "Content-Range": f"bytes {start}-{end}/{size}",
                              "Content-Length": str(end - start + 1)})
+
+
+def _validators(etag: str, last_modified: datetime | None, cache_control: str) -> dict:
+    headers = {"ETag": etag, "Cache-Control": cache_control}
+    if last_modified is not None:
+        headers["Last-Modified"] = http_date(last_modified)
+    return headers

@@ -7,7 +7,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from pipeline.models import Anchor, Episode, EpisodePerson, EpisodeStatus, EpisodeTag, Event, Person, Tag
+from pipeline.models import Anchor, Episode, EpisodeStatus, EpisodeTag, Event, Person, Tag
 from pipeline.pairing import MIN_CONFIDENCE, strip_front_matter
 
 from ..db import db, published_or_404
@@ -78,8 +78,5 @@ def event(slug: str):
 @bp.get("/speakers/<slug>")
 def speaker(slug: str):
     found = db().scalars(select(Person).where(Person.slug == slug)).first() or abort(404, "No such speaker.")
-    episodes = db().scalars(
-        select(Episode).join(EpisodePerson).where(EpisodePerson.person_id == found.id,
-                                                   Episode.status == EpisodeStatus.published.value)
-        .order_by(Episode.published_at.desc())).all()
-    return render_template("listing.html", heading=found.name, kind="Speaker", feed_path=None, episodes=episodes)
+    return render_template("listing.html", heading=found.name, kind="Speaker", feed_path=f"/speakers/{slug}/feed.xml",
+                           episodes=published_episodes(db(), person_id=found.id, include_members_only=is_member()))
