@@ -16,13 +16,15 @@ from pipeline.models import Role
 from pipeline.text import parse_timestamp
 
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z!?][^>]*>|<\s*(script|style|svg|iframe)", re.I)
+# CommonMark autolinks in the schemes the sanitiser keeps; any other <scheme:...> is still refused
+_AUTOLINK = re.compile(r"<(?:https?://|mailto:)[^\s<>\x00-\x1f]+>", re.I)
 MAX_COMMENT = 5000
 MAX_NOTES = 200_000
 
 
 def no_markup(_form, field) -> None:
     """Names and titles are plain text, and Markdown fields take Markdown, not HTML tags."""
-    if field.data and isinstance(field.data, str) and _TAG.search(field.data):
+    if field.data and isinstance(field.data, str) and _TAG.search(_AUTOLINK.sub("", field.data)):
         raise ValidationError("HTML tags are not allowed here; write plain text (Markdown for notes and comments).")
 
 
