@@ -128,3 +128,41 @@ def test_api_token_is_shown_once_and_stored_as_a_digest(as_role, session, users)
     assert token.startswith("cx_")
     session.expire_all()
     assert token not in session.get(User, users["summarizer"]).api_token_hash
+
+
+def test_a_password_reset_ends_every_other_session(app, users):
+    from webapp.passwords import issue_password_reset
+
+    from .conftest import login
+
+    laptop, phone, resetter = app.test_client(), app.test_client(), app.test_client()
+    login(laptop, "listener"), login(phone, "listener")
+    assert laptop.get("/account").status_code == 200 and phone.get("/account").status_code == 200
+    path = issue_password_reset("listener@example.org", app.config["CLINEX"]).removeprefix("http://clinex.test")
+    done = resetter.post(path, data={"csrf_token": csrf_from(resetter.get(path).get_data(as_text=True)),
+                                     "password": "a brand new one", "confirm": "a brand new one"})
+    assert done.status_code == 302
+    for client in (laptop, phone):
+        gone = client.get("/account")
+        assert gone.status_code == 302 and "/login" in gone.headers["Location"]
+    login(laptop, "listener", "a brand new one")
+    assert laptop.get("/account").status_code == 200
+
+
+def test_changing_ones_password_keeps_this_session_and_ends_the_others(app, users):
+    from .conftest import login
+
+    here, there = app.test_client(), app.test_client()
+    login(here, "listener"), login(there, "listener")
+    page = here.get("/account").get_data(as_text=True)
+    changed = here.post("/account", data={"csrf_token": csrf_from(page), "current": PASSWORD,
+                                          "password": "another password", "confirm": "another password"})
+    assert changed.status_code == 302
+    assert here.get("/account").status_code == 200
+    assert there.get("/account").status_code == 302
+
+
+def test_a_session_cookie_with_a_bare_user_id_is_not_signed_in(client, users):
+    with client.session_transaction() as sess:
+        sess["_user_id"] = str(users["editor"])  # what sessions held before they carried a stamp
+    assert client.get("/review/").status_code == 302

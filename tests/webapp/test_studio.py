@@ -259,3 +259,21 @@ def test_other_autolink_schemes_stay_refused(as_role, session, draft, link):
     assert response.status_code == 400 and "HTML tags are not allowed" in response.get_data(as_text=True)
     session.expire_all()
     assert session.get(Episode, draft).summary.version == 1
+
+
+@pytest.mark.parametrize("announced, status, message", [
+    ({"filename": "talk.mp3", "size": 10 * 1024**4}, 422, "uploads may be at most 2.0 GB"),
+    ({"filename": "../../talk.mp3", "size": 1000}, 422, "not a path"),
+    ({"filename": "..", "size": 1000}, 422, "not a path"),
+    ({"filename": "..\\..\\talk.mp3", "size": 1000}, 422, "not a path"),
+    ({"filename": "talk.mp3", "size": "1000"}, 422, "whole number"),
+    ({"filename": "talk.mp3", "size": True}, 422, "whole number"),
+])
+def test_chunked_upload_refuses_huge_sizes_and_paths_storing_nothing(app, as_role, users, announced, status, message):
+    client = as_role("summarizer")
+    headers = {"X-CSRFToken": csrf_from(client.get("/studio/upload").get_data(as_text=True))}
+    response = client.post("/studio/uploads", json=announced, headers=headers)
+    assert response.status_code == status and message in response.get_json()["message"]
+    instance = Path(app.config["CLINEX"].instance_path)
+    assert [p for p in instance.rglob("*") if p.is_file() and p.suffix in (".part", ".json", ".mp3")] == []
+    assert not (instance.parent / "talk.mp3").exists()

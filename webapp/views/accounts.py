@@ -118,7 +118,8 @@ def account():
         else:
             set_password(user, form.password.data)
             db().commit()
-            flash("Your password is changed.")
+            login_user(SessionUser(user))  # this session goes on; every other one ends
+            flash("Your password is changed; other signed-in browsers are signed out.")
             return redirect(url_for("accounts.account"))
     return _account_page(form, user)
 
