@@ -410,3 +410,8 @@ class SignInEvent(Base):
     device: Mapped[Optional[str]] = mapped_column(String(32))
     wait_seconds: Mapped[Optional[int]] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, index=True)
+
+
+from .user_text import guard_user_text  # noqa: E402  (needs the classes above)
+
+guard_user_text()

@@ -26,6 +26,7 @@ from datetime import date
 import yaml
 
 from .errors import InvalidNotes
+from .text import strip_bidi_controls
 
 MAX_NOTES_BYTES = 512 * 1024
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
@@ -114,7 +115,7 @@ def parse_notes(text: str | bytes) -> Notes:
         text = decode_notes(text)
     if len(text.encode()) > MAX_NOTES_BYTES:
         raise InvalidNotes(f"The notes are too long; notes may be at most {MAX_NOTES_BYTES // 1024} KB.")
-    text = text.replace("\x00", "")
+    text = strip_bidi_controls(text.replace("\x00", ""))  # they could reverse how a title or name reads
     meta, body = EpisodeMeta(), text
     match = _FRONT.match(text)
     if match:

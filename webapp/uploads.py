@@ -22,6 +22,7 @@ from flask import Request, current_app
 from pipeline.errors import InvalidUpload
 from pipeline.notes import EpisodeMeta, EventRef, Speaker, parse_notes
 from pipeline.spool import delete_chunked, find_abandoned_chunked, open_spool, uploads_folder
+from pipeline.text import strip_bidi_controls
 
 CHUNK_BYTES = 8 * 1024 * 1024
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -158,6 +159,7 @@ def split_names(value: str | None, limit: int = 200) -> list[str]:
 
 def meta_from_fields(title=None, event=None, speakers=None, recorded_on=None, tags=None) -> EpisodeMeta:
     """An EpisodeMeta from form or API fields; raises InvalidUpload naming the bad field."""
+    title, event, speakers, tags = (strip_bidi_controls(v) for v in (title, event, speakers, tags))
     return EpisodeMeta(title=(title or "").strip()[:300] or None,
                        event=EventRef(" ".join(event.split())[:200]) if event and event.strip() else None,
                        recorded_on=parse_day(recorded_on), speakers=[Speaker(s) for s in split_names(speakers)],

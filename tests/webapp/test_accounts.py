@@ -167,3 +167,19 @@ def test_a_session_cookie_with_a_bare_user_id_is_not_signed_in(client, users):
     with client.session_transaction() as sess:
         sess["_user_id"] = str(users["editor"])  # what sessions held before they carried a stamp
     assert client.get("/review/").status_code == 302
+
+
+def test_bidi_controls_leave_names_but_not_passwords(app, client, session):
+    """A display name loses its override characters; a password keeps every character typed."""
+    password = "pass\u202eword\u2066 12"
+    assert _signup(client, display_name="Dr.\u202e eeL\u202c \u2067Lee\u2069", password=password,
+                   confirm=password).status_code == 302
+    user = session.query(User).filter_by(email="lee@example.org").one()
+    assert user.display_name == "Dr. eeL Lee"
+    fresh = app.test_client()
+    wrong = fresh.post("/login", data={"csrf_token": token_for(fresh), "email": "lee@example.org",
+                                       "password": "password 12"})
+    assert wrong.status_code == 400
+    right = fresh.post("/login", data={"csrf_token": token_for(fresh), "email": "lee@example.org",
+                                       "password": password})
+    assert right.status_code == 302
