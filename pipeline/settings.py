@@ -35,7 +35,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MEDIA_BASE_URL", "", "A CDN (or public bucket) address serving the storage's keys, e.g. https://cdn.example.org; when set, downloads of public published files are counted and then redirected there.", str),
     Setting("BROKER_URL", "", "Celery broker; empty means a SQLite file in INSTANCE_PATH. Redis: redis://127.0.0.1:6379/0."),
     Setting("STALE_JOB_SECONDS", 600, "Workers requeue a running job whose heartbeat (written every 30 s) is older than this (a job whose worker process on the same host is gone: at once), and send again a queued job no worker took in this time (its message was lost, e.g. the broker was down). Checked on start and every few minutes.", int),
-    Setting("BASE_URL", "http://127.0.0.1:5000", "Public address of the site; feed and media URLs are built on it."),
+    Setting("BASE_URL", "", "Public address of the site (https://... in production); feed, media and password-reset URLs and the CSP are built on it. Empty: the address `clinex serve` last served on (it warns at start-up), else http://127.0.0.1:5000; `clinex serve` refuses to start without it on a non-loopback address or behind https."),
     Setting("SECRET_KEY", "", "Flask secret key; empty means one generated once and kept in INSTANCE_PATH/secret_key."),
     Setting("WHISPER_ENGINE", "faster-whisper", "Transcription engine: faster-whisper or openai-whisper."),
     Setting("WHISPER_MODEL", "tiny.en", "Model: tiny.en (bundled, no download), a faster-whisper model name, or a model directory / checkpoint path."),
@@ -126,8 +126,23 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
         values["STORAGE_URL"] = f"file://{instance / 'media'}"
     if not values["BROKER_URL"]:
         values["BROKER_URL"] = f"sqla+sqlite:///{instance / 'broker.sqlite'}"
-    values["BASE_URL"] = values["BASE_URL"].rstrip("/")
+    values["BASE_URL_SOURCE"] = "setting" if values["BASE_URL"] else "local"
+    values["BASE_URL"] = (values["BASE_URL"] or local_base_url(instance)).rstrip("/")
     return Settings(values)
+
+
+SERVING_URL_FILE = "serving_url"  # where `clinex serve` notes its address for the other commands
+LOCAL_BASE_URL = "http://127.0.0.1:5000"
+
+
+def local_base_url(instance: Path) -> str:
+    """The stand-in for an unset BASE_URL: where `clinex serve` on this instance serves (or last
+    served), so links printed by other commands point at it; else the default address."""
+    try:
+        noted = (instance / SERVING_URL_FILE).read_text().strip()
+    except OSError:
+        return LOCAL_BASE_URL
+    return noted if noted.startswith(("http://", "https://")) else LOCAL_BASE_URL
 
 
 def ensure_instance(settings: Settings) -> Settings:
