@@ -42,6 +42,7 @@ def settle_base_url(settings: Settings, host: str, port: int, scheme: str = "htt
         raise ConfigError(f"CLINEX_BASE_URL is not set; serving {where} needs it (the address people use, "
                           "like https://podcast.example.org), or links in feeds and mails would point nowhere.")
     url = serving_url(host, port, scheme)
+    Path(settings.instance_path).mkdir(parents=True, exist_ok=True)  # `clinex serve` may be the first command
     Path(settings.instance_path, SERVING_URL_FILE).write_text(url + "\n")
     return (f"WARNING: CLINEX_BASE_URL is not set. Feed, media and password-reset links use {url} for now, "
             "which works on this machine only; set CLINEX_BASE_URL to the site's public address.")

@@ -108,9 +108,16 @@ def users_set_role(email: str, role: str) -> None:
 @friendly
 def users_reset_password(email: str) -> None:
     """Print a single-use password reset link (valid 24 hours) for an account."""
+    from pipeline.settings import load_settings
+
     from .passwords import issue_password_reset
 
-    click.echo(issue_password_reset(email))
+    settings = load_settings()
+    click.echo(issue_password_reset(email, settings))
+    if settings.BASE_URL_SOURCE != "setting":  # on stderr, so scripts still read just the link
+        click.secho(f"CLINEX_BASE_URL is not set: the link is built on {settings.BASE_URL}, where `clinex serve` "
+                    "on this instance serves (or its default); set CLINEX_BASE_URL for links that work elsewhere.",
+                    fg="yellow", err=True)
 
 
 @users.command("revoke-feeds")

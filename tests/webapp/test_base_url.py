@@ -65,6 +65,7 @@ def test_an_unset_base_url_is_announced_and_links_follow_the_serving_port(served
     assert base in media_src and "5000" not in media_src
     link = _clinex(served["env"], "users", "reset-password", "nurse@example.org")
     assert link.returncode == 0 and link.stdout.startswith(f"{base}/reset-password/"), link.stdout + link.stderr
+    assert "CLINEX_BASE_URL is not set" in link.stderr and len(link.stdout.strip().splitlines()) == 1
     page = _get(link.stdout.strip())
     assert page and page[0] == 200 and "nurse@example.org" in page[2]  # the printed link works
 
@@ -103,8 +104,7 @@ def test_the_noted_serving_address_is_the_local_default_for_every_command(tmp_pa
     values = {"INSTANCE_PATH": str(tmp_path / "i"), "SECRET_KEY": "k"}
     before = load_settings(values, environ={})
     assert before.BASE_URL == "http://127.0.0.1:5000" and before.BASE_URL_SOURCE == "local"
-    (tmp_path / "i").mkdir()
-    assert "WARNING" in settle_base_url(before, "::1", 5077)
+    assert "WARNING" in settle_base_url(before, "::1", 5077)  # the instance folder is made if need be
     after = load_settings(values, environ={})
     assert after.BASE_URL == "http://[::1]:5077"
     assert "http://[::1]:5077" in content_security_policy(after)
