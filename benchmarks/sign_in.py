@@ -133,14 +133,15 @@ def main() -> None:
 
 EXPLANATION = """\
 What protects sign-in, and what it was tested against (`tests/webapp/test_sign_in_protection.py`,
-`tests/webapp/test_accounts.py`; run against the real sign-in form with argon2 hashes, SQLite, and
+`tests/webapp/test_accounts.py`, `tests/pipeline/test_sign_in.py`; run against the real sign-in form with argon2 hashes, SQLite, and
 clients at different addresses):
 
 - **No lock, a growing wait.** After `CLINEX_SIGNIN_DELAY`'s free failures (5) in a day since the
-  last success, each wrong password makes the account wait 30 s, doubling to 15 minutes; while it
-  waits, the password is not checked and the answer is 429 with `Retry-After` and a sentence saying
-  how long. The right password works the moment the wait is over. Tested: waits of 30, 60, 120 s and
-  the cap; the right password after the wait signs in.
+  last success, the account waits 30 s before the next try, doubling with each further wrong
+  password up to 15 minutes; while it waits, the password is not checked and the answer is 429
+  with `Retry-After` and a sentence saying how long. The right password works the moment the wait
+  is over. Tested: waits of 30, 60, 120 s and the cap (with a 3/30/120 policy); the right password
+  after the wait signs in; the counting alone on SQLite and PostgreSQL (`tests/pipeline/test_sign_in.py`).
 - **The owner's browser is not held back.** A successful sign-in leaves a signed device cookie
   (`clinex_device`, 180 days) naming the account. A browser showing it has a count of its own:
   twelve failures from an attacker's address leave it signing in at once, even from that address,

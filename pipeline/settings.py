@@ -53,7 +53,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_UPLOAD_BYTES", 2 * 1024**3, "Largest accepted upload in bytes.", int),
     Setting("MAX_DURATION_SECONDS", 3 * 3600, "Longest accepted recording in seconds.", int),
     Setting("RATE_LIMITS", "", "Rate limits over the defaults, comma-separated name=count/seconds: login (failed sign-ins per address, high enough for a clinic behind one NAT) 100/900, signup 5/3600, comment 6/60, reset 5/3600, upload 30/3600 (per account or address)."),
-    Setting("SIGNIN_DELAY", "5/30/900", "Per-account slow-down of failed sign-ins, free/first/longest: after `free` failures in a day (since the last success) each further one makes the account wait, `first` seconds doubling up to `longest`; never a lock. Each browser that signed in to the account before (signed device cookie) has a count of its own, so failures elsewhere do not keep it waiting."),
+    Setting("SIGNIN_DELAY", "5/30/900", "Per-account slow-down of failed sign-ins, free/first/longest: the first `free` failures in a day (since the last success) are tried at once; after them the account waits `first` seconds before the next try, the wait doubling with each further failure up to `longest`; never a lock. Each browser that signed in to the account before (signed device cookie) has a count of its own, so failures elsewhere do not keep it waiting."),
     Setting("SHOW_TITLE", "Clinical Exchange", "Podcast title."),
     Setting("SHOW_DESCRIPTION", "Conference lectures, webinars and round tables on cosmetic medicine, summarized by the colleagues who were there.", "Podcast description."),
     Setting("SHOW_AUTHOR", "Clinical Exchange", "itunes:author of the show."),
@@ -83,6 +83,8 @@ class Settings:
     """Resolved settings; attribute names are the lower-case setting names."""
 
     values: dict[str, Any] = field(default_factory=dict)
+    # "setting" when BASE_URL was given; "local" when it is the stand-in from ``local_base_url``
+    base_url_source: str = "setting"
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -95,7 +97,8 @@ class Settings:
         return Path(self.values["INSTANCE_PATH"])
 
     def replace(self, **changes: Any) -> "Settings":
-        return Settings({**self.values, **{k.upper(): v for k, v in changes.items()}})
+        source = "setting" if "BASE_URL" in {k.upper() for k in changes} else self.base_url_source
+        return Settings({**self.values, **{k.upper(): v for k, v in changes.items()}}, source)
 
 
 def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
@@ -126,9 +129,9 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
         values["STORAGE_URL"] = f"file://{instance / 'media'}"
     if not values["BROKER_URL"]:
         values["BROKER_URL"] = f"sqla+sqlite:///{instance / 'broker.sqlite'}"
-    values["BASE_URL_SOURCE"] = "setting" if values["BASE_URL"] else "local"
+    source = "setting" if values["BASE_URL"] else "local"
     values["BASE_URL"] = (values["BASE_URL"] or local_base_url(instance)).rstrip("/")
-    return Settings(values)
+    return Settings(values, source)
 
 
 SERVING_URL_FILE = "serving_url"  # where `clinex serve` notes its address for the other commands

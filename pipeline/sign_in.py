@@ -24,9 +24,9 @@ KEEP_EVENTS = timedelta(days=90)
 
 @dataclass(frozen=True)
 class DelayPolicy:
-    """After ``free_failures`` failures in ``window_seconds`` (since the last success of the same
-    kind of browser) each further failure makes the account wait: ``first_delay`` seconds,
-    doubling up to ``longest_delay``."""
+    """The first ``free_failures`` failures in ``window_seconds`` (since the last success of the
+    same kind of browser) are tried at once; after them the account waits ``first_delay`` seconds
+    before the next try, the wait doubling with each further failure up to ``longest_delay``."""
 
     free_failures: int = 5
     first_delay: int = 30

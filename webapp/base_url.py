@@ -35,7 +35,7 @@ def settle_base_url(settings: Settings, host: str, port: int, scheme: str = "htt
     noting the serving address for the other commands), None when it is set.
 
     Raises ConfigError when it is unset and the server is for a network: a non-loopback bind or https."""
-    if settings.BASE_URL_SOURCE == "setting":
+    if settings.base_url_source == "setting":
         return None
     if scheme == "https" or not is_loopback(host):
         where = "behind https" if scheme == "https" else f"on {host}, which others reach over the network"

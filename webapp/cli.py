@@ -114,7 +114,7 @@ def users_reset_password(email: str) -> None:
 
     settings = load_settings()
     click.echo(issue_password_reset(email, settings))
-    if settings.BASE_URL_SOURCE != "setting":  # on stderr, so scripts still read just the link
+    if settings.base_url_source != "setting":  # on stderr, so scripts still read just the link
         click.secho(f"CLINEX_BASE_URL is not set: the link is built on {settings.BASE_URL}, where `clinex serve` "
                     "on this instance serves (or its default); set CLINEX_BASE_URL for links that work elsewhere.",
                     fg="yellow", err=True)

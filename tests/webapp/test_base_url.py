@@ -103,7 +103,7 @@ def test_the_noted_serving_address_is_the_local_default_for_every_command(tmp_pa
 
     values = {"INSTANCE_PATH": str(tmp_path / "i"), "SECRET_KEY": "k"}
     before = load_settings(values, environ={})
-    assert before.BASE_URL == "http://127.0.0.1:5000" and before.BASE_URL_SOURCE == "local"
+    assert before.BASE_URL == "http://127.0.0.1:5000" and before.base_url_source == "local"
     assert "WARNING" in settle_base_url(before, "::1", 5077)  # the instance folder is made if need be
     after = load_settings(values, environ={})
     assert after.BASE_URL == "http://[::1]:5077"
