@@ -157,7 +157,8 @@ clients at different addresses):
 - **Sessions follow the password.** A session carries a keyed digest of the password hash: a
   reset (or a change, which keeps the changing browser signed in) ends every other session.
 
-Not covered: requests racing in parallel can each pass the wait check before the first failure is
+Tries refused during a wait are not logged one by one (a guesser could fill the log with them);
+the slow-down that refused them is. Not covered: requests racing in parallel can each pass the wait check before the first failure is
 written (the address limit bounds them); an unknown email answers faster than an existing one (no
 hash to check), as before.
 """

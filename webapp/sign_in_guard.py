@@ -49,7 +49,7 @@ def _events():
     return current_app.extensions["clinex"].sessions.begin()  # its own transaction: a refused request still counts
 
 
-def refuse_if_waiting(attempt: Attempt, user: User | None) -> None:
+def refuse_if_waiting(attempt: Attempt) -> None:
     """Raise a 429 (with Retry-After) when this attempt must wait; the password is not checked then."""
     if attempt.device is None and over_limit("login", attempt.address):
         wait = seconds_until_free("login", attempt.address)

@@ -39,7 +39,7 @@ def login():
         email = form.email.data.strip().lower()
         user = find_user(db(), email)
         attempt = attempt_for(email, user)
-        refuse_if_waiting(attempt, user)
+        refuse_if_waiting(attempt)
         if user and user.active and check_password(user, form.password.data):
             login_user(SessionUser(user))
             return count_success(attempt, user, redirect(next_url(url_for("public.home"))))
