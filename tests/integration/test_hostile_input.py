@@ -8,6 +8,9 @@ and the editors' tag form. Forms refuse HTML tags in names, comments and notes; 
 that a refused string left nothing behind and that what was accepted renders inert. The API's
 front matter takes any text, so names carry the whole corpus. Episodes whose titles and events
 are the rest of the corpus are made as rows (they would otherwise need one transcription each).
+Bidirectional embedding, override and isolate controls (U+202A-U+202E, U+2066-U+2069) go in
+through every one of those paths, a display name and a glossary term too, and must be stored in
+no column and shown on no page.
 """
 
 from __future__ import annotations
