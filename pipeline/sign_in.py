@@ -131,13 +131,16 @@ def _prune(session: Session) -> None:
     session.execute(delete(SignInEvent).where(SignInEvent.created_at < utcnow() - KEEP_EVENTS))
 
 
-def failures_by_email(session: Session, policy: DelayPolicy, now: datetime | None = None) -> dict[str, FailureInfo]:
+def failures_by_email(session: Session, policy: DelayPolicy, now: datetime | None = None, *,
+                      accounts_only: bool = True) -> dict[str, FailureInfo]:
     """Every email with failed sign-ins in the last day, with when and from where the last one
-    came and how long a browser without its device cookie waits now."""
+    came and how long a browser without its device cookie waits now. ``accounts_only`` leaves out
+    emails no account has (guesses sprayed over made-up addresses stay off the accounts page)."""
     now = now or utcnow()
+    recent = (SignInEvent.kind == "failed", SignInEvent.created_at > now - timedelta(days=1))
     rows = session.execute(
         select(SignInEvent.email, func.count(SignInEvent.id), func.max(SignInEvent.created_at))
-        .where(SignInEvent.kind == "failed", SignInEvent.created_at > now - timedelta(days=1))
+        .where(*recent, *((SignInEvent.user_id.is_not(None),) if accounts_only else ()))
         .group_by(SignInEvent.email)).all()
     out = {}
     for email, count, last in rows:
