@@ -37,6 +37,11 @@ SUITES = {  # file -> what the row is about
     "tests/pipeline/test_doctor.py": "`clinex doctor`: orphans, missing media, stale jobs, stuck episodes, abandoned and "
                                      "unfinished uploads (local + S3)",
     "tests/pipeline/test_backup.py": "`clinex backup` / `clinex restore` round trips (SQLite, PostgreSQL, across)",
+    "tests/webapp/test_sign_in_protection.py": "Sign-in attacked from elsewhere: the owner's browser (device cookie) signs "
+                                               "in, failures slow an account down instead of locking it, a clinic NAT "
+                                               "is not stopped by typos, every slow-down is in the sign-in log",
+    "tests/webapp/test_base_url.py": "`clinex serve` without CLINEX_BASE_URL: warns and links follow its port; refuses "
+                                     "a network bind or https",
 }
 
 

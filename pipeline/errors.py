@@ -10,7 +10,18 @@ class ClinexError(Exception):
 
 
 class InvalidUpload(ClinexError):
-    """The upload is not something we can turn into an episode."""
+    """The upload is not something we can turn into an episode.
+
+    ``field`` names the form field the problem is about (None: the recording itself), so a
+    form can show the message beside what has to change."""
+
+    field: str | None = None
+
+
+class InvalidNotes(InvalidUpload):
+    """The summary notes cannot be used (not UTF-8, too long, broken front matter...)."""
+
+    field = "notes"
 
 
 class AudioError(ClinexError):

@@ -16,6 +16,7 @@ from .db import Base
 from .enums import (  # noqa: F401  (re-exported: most callers know them as models.*)
     AnchorKind, ChapterSource, CommentState, EpisodeStatus, JobKind, JobState, MediaKind, Role, TagSource,
     TranscriptStatus)
+from .user_text import guard_user_text
 
 
 def utcnow() -> datetime:
@@ -358,3 +359,33 @@ class RateLimitHit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class SignInEvent(Base):
+    """One sign-in outcome, the audit log of sign-ins and what the per-account slow-down counts.
+
+    ``kind``: failed, signed_in, delayed (a failure after which the account waits
+    ``wait_seconds``) or address_limited (an address used up its failed sign-ins). ``device`` is
+    the id of the signed device cookie the browser showed for this account, None without one."""
+
+    __tablename__ = "sign_in_events"
+    __table_args__ = (Index("ix_sign_in_events_email_created", "email", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(64))
+    device: Mapped[Optional[str]] = mapped_column(String(32))
+    wait_seconds: Mapped[Optional[int]] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, index=True)
+
+
+# Every column people write into is stored without bidirectional override characters.
+USER_WRITTEN = (
+    User.display_name, Event.name, Event.place, Event.description, Person.name,
+    Episode.title, Episode.review_note, Summary.markdown, Tag.name, Tag.category, Tag.description,
+    Chapter.title, Anchor.text, Comment.body, Segment.text, Segment.speaker, SegmentRevision.text,
+    AuditEvent.reason, GlossaryTerm.term, GlossaryTerm.category, GlossaryTerm.mishearings,
+    MediaFile.filename,
+)
+guard_user_text(*USER_WRITTEN)

@@ -25,7 +25,8 @@ from datetime import date
 
 import yaml
 
-from .errors import InvalidUpload
+from .errors import InvalidNotes, InvalidUpload
+from .text import strip_bidi_controls
 
 MAX_NOTES_BYTES = 512 * 1024
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
@@ -105,25 +106,33 @@ class Notes:
 def parse_notes(text: str | bytes) -> Notes:
     """Split front matter from Markdown and read sections and bullets.
 
-    Raises InvalidUpload for notes that are too large, not UTF-8, or whose front matter is not
+    Raises InvalidNotes (an InvalidUpload) for notes that are too large, not UTF-8, or whose front matter is not
     a YAML mapping of the known fields with values of the right kind.
     """
     if isinstance(text, bytes):
         if len(text) > MAX_NOTES_BYTES:
-            raise InvalidUpload(f"The notes are {len(text) // 1024} KB; notes may be at most {MAX_NOTES_BYTES // 1024} KB.")
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise InvalidUpload("The notes are not UTF-8 text; save them as UTF-8 Markdown.") from None
+            raise InvalidNotes(f"The notes are {len(text) // 1024} KB; notes may be at most {MAX_NOTES_BYTES // 1024} KB.")
+        text = decode_notes(text)
     if len(text.encode()) > MAX_NOTES_BYTES:
-        raise InvalidUpload(f"The notes are too long; notes may be at most {MAX_NOTES_BYTES // 1024} KB.")
-    text = text.replace("\x00", "")
+        raise InvalidNotes(f"The notes are too long; notes may be at most {MAX_NOTES_BYTES // 1024} KB.")
+    text = strip_bidi_controls(text.replace("\x00", ""))  # they could reverse how a title or name reads
     meta, body = EpisodeMeta(), text
     match = _FRONT.match(text)
     if match:
         meta = _meta_from_yaml(match.group(1))
         body = text[match.end():]
     return Notes(meta=meta, markdown=body.strip() + "\n" if body.strip() else "", sections=split_sections(body))
+
+
+def decode_notes(raw: bytes) -> str:
+    """UTF-8 bytes (a BOM is dropped) to text. Raises InvalidNotes naming the first byte that is
+    not UTF-8 and where it is, since a summarizer has to find it in their editor."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InvalidNotes(f"The notes are not UTF-8 text: byte 0x{raw[exc.start]:02X} on line {line} is not UTF-8 "
+                           "(the file is probably Latin-1 or Windows-1252); save the notes as UTF-8 Markdown.") from None
 
 
 def split_sections(markdown: str) -> list[Section]:
@@ -154,14 +163,14 @@ def _meta_from_yaml(source: str) -> EpisodeMeta:
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" near line {where.line + 2}" if where else ""
-        raise InvalidUpload(f"The notes' front matter is not valid YAML{line}.") from None
+        raise InvalidNotes(f"The notes' front matter is not valid YAML{line}.") from None
     if data is None:
         return EpisodeMeta()
     if not isinstance(data, dict):
-        raise InvalidUpload("The notes' front matter must be a list of 'field: value' lines.")
+        raise InvalidNotes("The notes' front matter must be a list of 'field: value' lines.")
     unknown = sorted(str(k) for k in data if k not in KNOWN_KEYS)
     if unknown:
-        raise InvalidUpload(f"The notes' front matter has unknown field(s) {', '.join(unknown)}; "
+        raise InvalidNotes(f"The notes' front matter has unknown field(s) {', '.join(unknown)}; "
                             f"known fields are {', '.join(sorted(KNOWN_KEYS))}.")
     return EpisodeMeta(
         title=_text(data, "title", 300), event=_event(data.get("event")),
@@ -177,10 +186,10 @@ def _text(data: dict, key: str, limit: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, (str, int, float)):
-        raise InvalidUpload(f"The notes' '{key}' must be text.")
+        raise InvalidNotes(f"The notes' '{key}' must be text.")
     value = str(value).strip()
     if len(value) > limit:
-        raise InvalidUpload(f"The notes' '{key}' is longer than {limit} characters.")
+        raise InvalidNotes(f"The notes' '{key}' is longer than {limit} characters.")
     return value or None
 
 
@@ -190,14 +199,14 @@ def _date(value, key: str) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise InvalidUpload(f"The notes' '{key}' must be a date like 2026-05-14, not {str(value)[:40]!r}.") from None
+        raise InvalidNotes(f"The notes' '{key}' must be a date like 2026-05-14, not {str(value)[:40]!r}.") from None
 
 
 def _int(value, key: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 100000:
-        raise InvalidUpload(f"The notes' '{key}' must be a positive whole number.")
+        raise InvalidNotes(f"The notes' '{key}' must be a positive whole number.")
     return value
 
 
@@ -208,12 +217,12 @@ def _bool(value, key: str) -> bool:
         return True
     if str(value).lower() in {"no", "false", "0", "clean"}:
         return False
-    raise InvalidUpload(f"The notes' '{key}' must be true or false.")
+    raise InvalidNotes(f"The notes' '{key}' must be true or false.")
 
 
 def _episode_type(value) -> str:
     if value not in ("full", "trailer", "bonus"):
-        raise InvalidUpload("The notes' 'episode_type' must be full, trailer or bonus.")
+        raise InvalidNotes("The notes' 'episode_type' must be full, trailer or bonus.")
     return value
 
 
@@ -223,7 +232,7 @@ def _event(value) -> EventRef | None:
     if isinstance(value, str):
         return EventRef(name=_clean_name(value, "event"))
     if not isinstance(value, dict) or "name" not in value:
-        raise InvalidUpload("The notes' 'event' must be a name or a mapping with at least 'name'.")
+        raise InvalidNotes("The notes' 'event' must be a name or a mapping with at least 'name'.")
     return EventRef(name=_clean_name(value["name"], "event"), place=_text(value, "place", 200),
                     starts_on=_date(value.get("starts_on"), "event starts_on"),
                     ends_on=_date(value.get("ends_on"), "event ends_on"))
@@ -235,7 +244,7 @@ def _speakers(value) -> list[Speaker]:
     if isinstance(value, (str, dict)):
         value = [value]
     if not isinstance(value, list):
-        raise InvalidUpload("The notes' 'speakers' must be a list of names.")
+        raise InvalidNotes("The notes' 'speakers' must be a list of names.")
     out = []
     for item in value:
         if isinstance(item, dict) and "name" in item:
@@ -243,7 +252,7 @@ def _speakers(value) -> list[Speaker]:
         elif isinstance(item, str):
             out.append(Speaker(_clean_name(item, "speaker")))
         else:
-            raise InvalidUpload("Each speaker in the notes must be a name or {name: ..., role: ...}.")
+            raise InvalidNotes("Each speaker in the notes must be a name or {name: ..., role: ...}.")
     return out
 
 
@@ -253,18 +262,18 @@ def _tags(value) -> list[str]:
     if isinstance(value, str):
         value = [v for v in value.split(",")]
     if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
-        raise InvalidUpload("The notes' 'tags' must be a list of words.")
+        raise InvalidNotes("The notes' 'tags' must be a list of words.")
     return [_clean_name(v, "tag", 100) for v in value if str(v).strip()]
 
 
 def _clean_name(value, what: str, limit: int = 200) -> str:
     if not isinstance(value, (str, int)):
-        raise InvalidUpload(f"A {what} name in the notes must be text.")
+        raise InvalidNotes(f"A {what} name in the notes must be text.")
     value = " ".join(str(value).split())
     if not value:
-        raise InvalidUpload(f"A {what} name in the notes is empty.")
+        raise InvalidNotes(f"A {what} name in the notes is empty.")
     if len(value) > limit:
-        raise InvalidUpload(f"A {what} name in the notes is longer than {limit} characters.")
+        raise InvalidNotes(f"A {what} name in the notes is longer than {limit} characters.")
     return value
 
 
@@ -308,6 +317,7 @@ def meta_from_fields(title=None, event=None, speakers=None, recorded_on=None, ta
     """An EpisodeMeta from form, API or command-line fields, cut to the columns' limits (title
     300, event and names 200, tags 100 characters). ``speakers`` and ``tags`` are text with
     comma- or line-separated names, or lists of names. Raises InvalidUpload naming the bad field."""
+    title, event, speakers, tags = (strip_bidi_controls(v) for v in (title, event, speakers, tags))
     return EpisodeMeta(title=" ".join((title or "").split())[:TITLE_LIMIT] or None,
                        event=EventRef(" ".join(event.split())[:NAME_LIMIT]) if event and event.strip() else None,
                        recorded_on=parse_day(recorded_on, date_label),

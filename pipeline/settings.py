@@ -35,7 +35,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MEDIA_BASE_URL", "", "A CDN (or public bucket) address serving the storage's keys, e.g. https://cdn.example.org; when set, downloads of public published files are counted and then redirected there.", str),
     Setting("BROKER_URL", "", "Celery broker; empty means a SQLite file in INSTANCE_PATH. Redis: redis://127.0.0.1:6379/0."),
     Setting("STALE_JOB_SECONDS", 600, "Workers requeue a running job whose heartbeat (written every 30 s) is older than this (a job whose worker process on the same host is gone: at once), and send again a queued job no worker took in this time (its message was lost, e.g. the broker was down). Checked on start and every few minutes.", int),
-    Setting("BASE_URL", "http://127.0.0.1:5000", "Public address of the site; feed and media URLs are built on it."),
+    Setting("BASE_URL", "", "Public address of the site (https://... in production); feed, media and password-reset URLs and the CSP are built on it. Empty: the address `clinex serve` last served on (it warns at start-up), else http://127.0.0.1:5000; `clinex serve` refuses to start without it on a non-loopback address or behind https."),
     Setting("SECRET_KEY", "", "Flask secret key; empty means one generated once and kept in INSTANCE_PATH/secret_key."),
     Setting("WHISPER_ENGINE", "faster-whisper", "Transcription engine: faster-whisper or openai-whisper."),
     Setting("WHISPER_MODEL", "tiny.en", "Model: tiny.en (bundled, no download), a faster-whisper model name, or a model directory / checkpoint path."),
@@ -52,7 +52,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AUDIO_MP3_QUALITY", 7, "MP3 encoder quality (LAME -q), 0 (slowest, best) to 9 (fastest); 7 encodes about 1.8x faster than LAME's default 5.", int),
     Setting("MAX_UPLOAD_BYTES", 2 * 1024**3, "Largest accepted upload in bytes.", int),
     Setting("MAX_DURATION_SECONDS", 3 * 3600, "Longest accepted recording in seconds.", int),
-    Setting("RATE_LIMITS", "", "Rate limits over the defaults, comma-separated name=count/seconds: login (failed sign-ins) 10/300, signup 5/3600, comment 6/60, reset 5/3600, upload 30/3600 (per account or address)."),
+    Setting("RATE_LIMITS", "", "Rate limits over the defaults, comma-separated name=count/seconds: login (failed sign-ins per address, high enough for a clinic behind one NAT) 100/900, signup 5/3600, comment 6/60, reset 5/3600, upload 30/3600 (per account or address)."),
+    Setting("SIGNIN_DELAY", "5/30/900", "Per-account slow-down of failed sign-ins, free/first/longest: the first `free` failures in a day (since the last success) are tried at once; after them the account waits `first` seconds before the next try, the wait doubling with each further failure up to `longest`; never a lock. Each browser that signed in to the account before (signed device cookie) has a count of its own, so failures elsewhere do not keep it waiting."),
     Setting("SHOW_TITLE", "Clinical Exchange", "Podcast title."),
     Setting("SHOW_DESCRIPTION", "Conference lectures, webinars and round tables on cosmetic medicine, summarized by the colleagues who were there.", "Podcast description."),
     Setting("SHOW_AUTHOR", "Clinical Exchange", "itunes:author of the show."),
@@ -82,6 +83,8 @@ class Settings:
     """Resolved settings; attribute names are the lower-case setting names."""
 
     values: dict[str, Any] = field(default_factory=dict)
+    # "setting" when BASE_URL was given; "local" when it is the stand-in from ``local_base_url``
+    base_url_source: str = "setting"
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -94,7 +97,8 @@ class Settings:
         return Path(self.values["INSTANCE_PATH"])
 
     def replace(self, **changes: Any) -> "Settings":
-        return Settings({**self.values, **{k.upper(): v for k, v in changes.items()}})
+        source = "setting" if "BASE_URL" in {k.upper() for k in changes} else self.base_url_source
+        return Settings({**self.values, **{k.upper(): v for k, v in changes.items()}}, source)
 
 
 def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
@@ -125,8 +129,23 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
         values["STORAGE_URL"] = f"file://{instance / 'media'}"
     if not values["BROKER_URL"]:
         values["BROKER_URL"] = f"sqla+sqlite:///{instance / 'broker.sqlite'}"
-    values["BASE_URL"] = values["BASE_URL"].rstrip("/")
-    return Settings(values)
+    source = "setting" if values["BASE_URL"] else "local"
+    values["BASE_URL"] = (values["BASE_URL"] or local_base_url(instance)).rstrip("/")
+    return Settings(values, source)
+
+
+SERVING_URL_FILE = "serving_url"  # where `clinex serve` notes its address for the other commands
+LOCAL_BASE_URL = "http://127.0.0.1:5000"
+
+
+def local_base_url(instance: Path) -> str:
+    """The stand-in for an unset BASE_URL: where `clinex serve` on this instance serves (or last
+    served), so links printed by other commands point at it; else the default address."""
+    try:
+        noted = (instance / SERVING_URL_FILE).read_text().strip()
+    except OSError:
+        return LOCAL_BASE_URL
+    return noted if noted.startswith(("http://", "https://")) else LOCAL_BASE_URL
 
 
 def ensure_instance(settings: Settings) -> Settings:

@@ -6,6 +6,22 @@ import re
 import unicodedata
 
 
+# Embedding, override and isolate controls (U+202A-U+202E, U+2066-U+2069): in a comment or a
+# title they can make text read backwards or spill into what follows. The marks U+200E/U+200F
+# stay: right-to-left writing needs them and they reorder nothing around them.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_bidi_controls(value):
+    """``value`` without bidirectional embedding/override/isolate controls; lists of strings and
+    anything that is not text are handled too (non-text comes back unchanged)."""
+    if isinstance(value, str):
+        return BIDI_CONTROLS.sub("", value)
+    if isinstance(value, list):
+        return [strip_bidi_controls(v) for v in value]
+    return value
+
+
 def slugify(value: str, max_length: int = 80) -> str:
     """ASCII, lower-case, hyphen-separated; never empty."""
     value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from functools import wraps
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -18,15 +20,23 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 
 
+def session_stamp(user: User) -> str:
+    """A keyed digest of the password hash: a session carries it, so changing or resetting the
+    password ends every other session (the cookie is signed, not secret, hence no raw hash)."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{user.id}:{user.password_hash}".encode(), hashlib.sha256).hexdigest()[:24]
+
+
 class SessionUser(UserMixin):
     """What Flask-Login keeps: a snapshot of the account, not a live ORM object."""
 
     def __init__(self, user: User):
         self.id, self.email, self.display_name = user.id, user.email, user.display_name
         self.role, self.trusted = user.role, user.trusted
+        self.stamp = session_stamp(user)
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.stamp}"
 
     def has_role(self, role: Role | str) -> bool:
         return Role(self.role).rank >= Role(role).rank
@@ -40,8 +50,11 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        user = db().get(User, int(user_id)) if user_id.isdigit() else None
-        return SessionUser(user) if user and user.active else None
+        number, _, stamp = user_id.partition(":")
+        user = db().get(User, int(number)) if number.isdigit() else None
+        if user is None or not user.active or not hmac.compare_digest(stamp, session_stamp(user)):
+            return None  # a session from before the password changed (or a bare id) is signed out
+        return SessionUser(user)
 
     @app.context_processor
     def roles():

@@ -11,6 +11,7 @@ import click
 
 from pipeline.errors import ClinexError
 from pipeline.private_feeds import revoke_feeds_of
+from pipeline.settings import load_settings
 
 from . import ops
 from .passwords import issue_password_reset
@@ -110,7 +111,12 @@ def users_set_role(email: str, role: str) -> None:
 @friendly
 def users_reset_password(email: str) -> None:
     """Print a single-use password reset link (valid 24 hours) for an account."""
-    click.echo(issue_password_reset(email))
+    settings = load_settings()
+    click.echo(issue_password_reset(email, settings))
+    if settings.base_url_source != "setting":  # on stderr, so scripts still read just the link
+        click.secho(f"CLINEX_BASE_URL is not set: the link is built on {settings.BASE_URL}, where `clinex serve` "
+                    "on this instance serves (or its default); set CLINEX_BASE_URL for links that work elsewhere.",
+                    fg="yellow", err=True)
 
 
 @users.command("revoke-feeds")
@@ -262,10 +268,16 @@ def feed_check(source: str | None) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int, help="Web server threads.")
 @click.option("--worker/--no-worker", default=True, show_default=True, help="Start one background worker beside the web server.")
+@click.option("--url-scheme", type=click.Choice(["http", "https"]), default="http", show_default=True,
+              help="How people reach the server: https behind a TLS proxy (then CLINEX_BASE_URL is required).")
 @friendly
-def serve(host: str, port: int, threads: int, worker: bool) -> None:
-    """Serve the site, feeds and media (waitress), with an embedded job worker."""
-    ops.serve(host, port, threads=threads, with_worker=worker, echo=click.echo)
+def serve(host: str, port: int, threads: int, worker: bool, url_scheme: str) -> None:
+    """Serve the site, feeds and media (waitress), with an embedded job worker.
+
+    Without CLINEX_BASE_URL it warns and builds links on its own host and port; on a non-loopback
+    host or behind https it refuses to start without it."""
+    ops.serve(host, port, threads=threads, with_worker=worker, echo=click.echo, url_scheme=url_scheme,
+              warn=lambda message: click.secho(message, fg="yellow", bold=True, err=True))
 
 
 @main.command()

@@ -46,7 +46,10 @@ def init_app(app: Flask) -> None:
         if exc.code == 413:
             limit = app.config["CLINEX"].MAX_UPLOAD_BYTES
             return _respond(413, "Too large", f"That upload is larger than the {limit // 1024**2} MB limit.")
-        return _respond(exc.code or 500, exc.name, exc.description or exc.name)
+        body, status = _respond(exc.code or 500, exc.name, exc.description or exc.name)
+        # a 429 or 503 says how long to wait; the page replaces the exception's own response
+        retry_after = dict(exc.get_headers()).get("Retry-After")
+        return body, status, ({"Retry-After": retry_after} if retry_after else {})
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -13,16 +13,18 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 from pipeline.accounts import MIN_PASSWORD, normalize_email
 from pipeline.errors import ClinexError
 from pipeline.models import Role
-from pipeline.text import parse_timestamp
+from pipeline.text import parse_timestamp, strip_bidi_controls
 
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z!?][^>]*>|<\s*(script|style|svg|iframe)", re.I)
+# CommonMark autolinks in the schemes the sanitiser keeps; any other <scheme:...> is still refused
+_AUTOLINK = re.compile(r"<(?:https?://|mailto:)[^\s<>\x00-\x1f]+>", re.I)
 MAX_COMMENT = 5000
 MAX_NOTES = 200_000
 
 
 def no_markup(_form, field) -> None:
     """Names and titles are plain text, and Markdown fields take Markdown, not HTML tags."""
-    if field.data and isinstance(field.data, str) and _TAG.search(field.data):
+    if field.data and isinstance(field.data, str) and _TAG.search(_AUTOLINK.sub("", field.data)):
         raise ValidationError("HTML tags are not allowed here; write plain text (Markdown for notes and comments).")
 
 
@@ -47,21 +49,38 @@ def timestamp(_form, field) -> None:
             raise ValidationError("Write the moment as minutes:seconds, like 12:34 (or 1:02:03).") from None
 
 
+def _without_bidi_controls(value):
+    return strip_bidi_controls(value) if isinstance(value, str) else value
+
+
+class Form(FlaskForm):
+    """Every form here: text fields lose bidirectional override characters as they are read
+    (passwords are left as typed: they are compared, never shown)."""
+
+    class Meta(FlaskForm.Meta):
+        def bind_field(self, form, unbound_field, options):
+            if issubclass(unbound_field.field_class, (StringField, TextAreaField)) and \
+                    not issubclass(unbound_field.field_class, PasswordField):
+                filters = [*unbound_field.kwargs.get("filters", ()), _without_bidi_controls]
+                return unbound_field.bind(form=form, **{**options, "filters": filters})
+            return unbound_field.bind(form=form, **options)
+
+
 def _required(what: str):
     return DataRequired(message=f"{what} is required.")
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that changes something: only the CSRF token."""
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField("Email", validators=[_required("Your email"), email_address,
                                             Length(max=254)])
     password = PasswordField("Password", validators=[_required("Your password"), Length(max=200)])
 
 
-class SignupForm(FlaskForm):
+class SignupForm(Form):
     display_name = StringField("Name shown with your comments",
                                validators=[_required("A name"), Length(max=120), no_markup])
     email = EmailField("Email", validators=[_required("An email"), email_address,
@@ -73,12 +92,12 @@ class SignupForm(FlaskForm):
     website = StringField("Website (leave empty)", validators=[empty_honeypot])
 
 
-class ForgotForm(FlaskForm):
+class ForgotForm(Form):
     email = EmailField("Email", validators=[_required("Your email"), email_address,
                                             Length(max=254)])
 
 
-class ResetForm(FlaskForm):
+class ResetForm(Form):
     password = PasswordField("New password", validators=[
         _required("A password"), Length(min=MIN_PASSWORD, max=200,
                                         message=f"Passwords must be {MIN_PASSWORD} to 200 characters long.")])
@@ -89,7 +108,7 @@ class ChangePasswordForm(ResetForm):
     current = PasswordField("Current password", validators=[_required("Your current password"), Length(max=200)])
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     body = TextAreaField("Comment", validators=[_required("A comment"), Length(
         max=MAX_COMMENT, message=f"Comments may be at most {MAX_COMMENT} characters."), no_markup])
     timestamp = StringField("At moment (optional, e.g. 12:34)", validators=[Optional(), Length(max=12), timestamp])
@@ -97,12 +116,12 @@ class CommentForm(FlaskForm):
     website = StringField("Website (leave empty)", validators=[empty_honeypot])
 
 
-class CommentEditForm(FlaskForm):
+class CommentEditForm(Form):
     body = CommentForm.body
     timestamp = CommentForm.timestamp
 
 
-class EpisodeFieldsForm(FlaskForm):
+class EpisodeFieldsForm(Form):
     title = StringField("Title", validators=[Length(max=300), no_markup])
     event = StringField("Event", validators=[Length(max=200), no_markup])
     speakers = StringField("Speakers (comma-separated)", validators=[Length(max=2000), no_markup])
@@ -117,32 +136,32 @@ class UploadForm(EpisodeFieldsForm):
     upload_id = HiddenField()
 
 
-class SegmentForm(FlaskForm):
+class SegmentForm(Form):
     text = TextAreaField("Corrected text", validators=[_required("The text"), Length(max=2000), no_markup])
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(Form):
     note = TextAreaField("Note to the summarizer", validators=[Length(max=5000), no_markup])
 
 
-class ChaptersForm(FlaskForm):
+class ChaptersForm(Form):
     chapters = TextAreaField("Chapters, one per line: 12:34 Title",
                              validators=[Length(max=20000), no_markup])
 
 
-class GlossaryForm(FlaskForm):
+class GlossaryForm(Form):
     term = StringField("Term", validators=[_required("The term"), Length(max=120), no_markup])
     category = StringField("Category", default="term", validators=[_required("A category"), Length(max=40), no_markup])
     mishearings = StringField("Heard as (comma-separated)", validators=[Length(max=1000), no_markup])
 
 
-class TagForm(FlaskForm):
+class TagForm(Form):
     name = StringField("Name", validators=[_required("A name"), Length(max=100), no_markup])
     category = StringField("Category", default="topic", validators=[_required("A category"), Length(max=40), no_markup])
     description = TextAreaField("Description", validators=[Length(max=2000), no_markup])
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     role = SelectField("Role", choices=[r.value for r in Role],
                        validate_choice=True)
     trusted = BooleanField("Trusted (comments appear without moderation)")

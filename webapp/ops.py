@@ -29,6 +29,7 @@ from pipeline.settings import Settings, load_settings, settings_as_rows
 from pipeline.text import slugify
 
 from . import create_app
+from .base_url import settle_base_url
 from .context import CeleryDispatcher, web_context
 from .feed_data import published_episodes, render_feed
 
@@ -269,10 +270,16 @@ def _die_with_parent() -> None:
 
 
 def serve(host: str, port: int, *, threads: int = 8, with_worker: bool = True, echo=print,
-          settings: Settings | None = None) -> None:
-    """waitress in this process, and one worker process beside it (stopped with the server)."""
+          settings: Settings | None = None, url_scheme: str = "http", warn=print) -> None:
+    """waitress in this process, and one worker process beside it (stopped with the server).
+
+    Raises ConfigError, before anything starts, when CLINEX_BASE_URL is unset for a server others
+    reach (non-loopback host, https); unset on loopback, ``warn`` says so and links use host:port."""
     from waitress import serve as waitress_serve
 
+    warning = settle_base_url(settings or load_settings(), host, port, url_scheme)
+    if warning:
+        warn(warning)
     ctx = context(settings)
     upgrade_database(ctx.settings.DATABASE_URL)
     app = create_app()
@@ -286,7 +293,7 @@ def serve(host: str, port: int, *, threads: int = 8, with_worker: bool = True, e
     try:
         # waitress refuses bodies over 1 GB by default; the app's own limit (a clear 413 page)
         # must be the one that applies, so waitress allows a little more than that.
-        waitress_serve(app, host=host, port=port, threads=threads, ident="clinex",
+        waitress_serve(app, host=host, port=port, threads=threads, ident="clinex", url_scheme=url_scheme,
                        max_request_body_size=ctx.settings.MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES)
     finally:
         if child is not None and child.poll() is None:

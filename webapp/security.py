@@ -6,17 +6,22 @@ processes; a counted action in one process is seen by every other.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import math
+from datetime import timedelta, timezone
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, request
+from flask import Flask, current_app, request
+from werkzeug.exceptions import TooManyRequests
 from sqlalchemy import delete, func, select
 
 from pipeline.errors import ConfigError
 from pipeline.models import RateLimitHit, utcnow
+from pipeline.sign_in import parse_delay_policy
 
 # name -> (how many, per how many seconds); CLINEX_RATE_LIMITS, then app.config["RATE_LIMITS"] override them
-DEFAULT_LIMITS = {"login": (10, 300), "signup": (5, 3600), "comment": (6, 60), "reset": (5, 3600),
+# "login" counts failed sign-ins per address: high enough that a clinic behind one NAT address
+# is not stopped by its staff's typos; guessing one account is slowed per account instead.
+DEFAULT_LIMITS = {"login": (100, 900), "signup": (5, 3600), "comment": (6, 60), "reset": (5, 3600),
                   "upload": (30, 3600)}
 
 
@@ -53,6 +58,7 @@ def parse_limits(text: str) -> dict[str, tuple[int, int]]:
 
 def init_app(app: Flask) -> None:
     app.config["RATE_LIMITS"] = {**parse_limits(app.config["CLINEX"].RATE_LIMITS), **app.config.get("RATE_LIMITS", {})}
+    app.config.setdefault("SIGNIN_DELAY", parse_delay_policy(app.config["CLINEX"].SIGNIN_DELAY))
     csp = content_security_policy(app.config["CLINEX"])
 
     @app.after_request
@@ -88,6 +94,24 @@ def over_limit(name: str, who: str) -> bool:
     return used >= count
 
 
+def seconds_until_free(name: str, who: str) -> int:
+    """How long until the oldest counted action of ``who`` leaves the window (at least 1)."""
+    _count, seconds = _limit(name)
+    since = utcnow() - timedelta(seconds=seconds)
+    with current_app.extensions["clinex"].sessions() as session:
+        oldest = session.scalar(select(func.min(RateLimitHit.created_at)).where(
+            RateLimitHit.key == f"{name}:{who}"[:200], RateLimitHit.created_at > since))
+    if oldest is None:
+        return 1
+    oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=timezone.utc)  # SQLite drops the zone
+    return max(1, math.ceil(seconds - (utcnow() - oldest).total_seconds()))
+
+
+def too_many(message: str, retry_after: int) -> TooManyRequests:
+    """A 429 whose page says ``message`` and whose Retry-After header says how long to wait."""
+    return TooManyRequests(message, retry_after=retry_after)
+
+
 def record_hit(name: str, who: str) -> None:
     """Count one action, in its own transaction so a failing request still counts."""
     _count, seconds = _limit(name)
@@ -102,8 +126,9 @@ def enforce(name: str, *whos: str, record: bool = True) -> None:
     """Abort with 429 and a clear message when any of ``whos`` is over the ``name`` limit."""
     for who in whos:
         if over_limit(name, who):
-            _count, seconds = _limit(name)
-            abort(429, f"Too many attempts; please wait {max(1, seconds // 60)} minute(s) and try again.")
+            wait = seconds_until_free(name, who)
+            raise too_many(f"Too many attempts; please wait {max(1, math.ceil(wait / 60))} minute(s) and try again.",
+                           wait)
     if record:
         for who in whos:
             record_hit(name, who)

@@ -64,18 +64,31 @@ class ChunkedUpload:
 
 
 def start_chunked(user_id: int, filename: str, size: int) -> ChunkedUpload:
-    """Register an upload; raises InvalidUpload when the announced size is empty or over the limit."""
+    """Register an upload; raises InvalidUpload when the file name is a path or the announced size is
+    not a whole number, empty or over the limit (nothing is written then)."""
     limit = current_app.config["CLINEX"].MAX_UPLOAD_BYTES
-    if not filename or not isinstance(size, int) or size <= 0:
+    _check_plain_name(filename)
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise InvalidUpload("Say the file's size in bytes, as a whole number.")
+    if size <= 0:
         raise InvalidUpload("Choose a recording to upload; the file is empty.")
     if size > limit:
         raise InvalidUpload(f"That file is {size / 1024**3:.1f} GB; uploads may be at most {limit / 1024**3:.1f} GB.")
     _sweep_stale(user_id)
-    upload = ChunkedUpload(secrets.token_hex(16), user_id, Path(filename).name[:255], size)
+    upload = ChunkedUpload(secrets.token_hex(16), user_id, filename[:255], size)
     upload.path.parent.mkdir(parents=True, exist_ok=True)
     upload.path.touch()
     upload.path.with_suffix(".json").write_text(json.dumps({"filename": upload.filename, "size": size}))
     return upload
+
+
+def _check_plain_name(filename: str) -> None:
+    """A browser sends a file's own name; a path (``../x.mp3``, ``C:\\x.mp3``) is refused, not
+    silently cut, so a client that sends one learns it."""
+    if not filename.strip():
+        raise InvalidUpload("Choose a recording to upload; it has no file name.")
+    if any(c in filename for c in "/\\\x00") or filename.strip(". ") == "":
+        raise InvalidUpload(f"Send the file's own name, like talk.mp3, not a path ({filename[:60]!r}).")
 
 
 def find_chunked(user_id: int, upload_id: str) -> ChunkedUpload | None:

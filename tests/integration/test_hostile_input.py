@@ -8,6 +8,9 @@ and the editors' tag form. Forms refuse HTML tags in names, comments and notes; 
 that a refused string left nothing behind and that what was accepted renders inert. The API's
 front matter takes any text, so names carry the whole corpus. Episodes whose titles and events
 are the rest of the corpus are made as rows (they would otherwise need one transcription each).
+Bidirectional embedding, override and isolate controls (U+202A-U+202E, U+2066-U+2069) go in
+through every one of those paths, a display name and a glossary term too, and must be stored in
+no column and shown on no page.
 """
 
 from __future__ import annotations
@@ -65,10 +68,14 @@ CORPUS = [
     "\u202eevil\u202c \u2066rtl\u2069 zero\u200bwidth",
     "{{ config }} {% print 30 %}",
     "bell\x07 escape\x1b[31m end",
+    # every bidirectional embedding, override and isolate control, paired, unpaired and spoofing
+    "\u202aLRE\u202c \u202bRLE\u202c \u202dLRO\u202c open\u202e",
+    "invoice\u202egpj.exe and \u2066LRI\u2069 \u2067RLI\u2069 \u2068FSI\u2069 \u2067unclosed",
     '" onmouseover="alert(31)" x="',
 ]
 
 CHAPTER_STRINGS = (16, 18, 26, 27, 33)  # strings without tags, which the chapter form takes
+BIDI_AT = 32  # a string with right-to-left overrides and isolates and no tags, which every form takes
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "poster", "background", "cite",
                   "srcset", "ping", "manifest", "codebase", "lowsrc", "dynsrc"}
 BAD_SCHEMES = ("javascript:", "vbscript:", "livescript:", "data:")
@@ -76,11 +83,13 @@ LIVE_ELEMENTS = {"iframe", "frame", "frameset", "object", "embed", "applet", "sv
                  "template", "portal"}
 _URL_IGNORED = re.compile(r"[\x00-\x20\x7f]+")  # browsers skip these when they read a URL's scheme
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")  # what every user-written field must lose
 
 
 def shown(text: str) -> str:
-    """Text as a reader sees it: control characters gone, whitespace collapsed."""
-    return " ".join(_CONTROL.sub("", text).split())
+    """Text as a reader sees it: control characters and bidirectional controls gone (the site
+    strips those on the way in), whitespace collapsed."""
+    return " ".join(BIDI.sub("", _CONTROL.sub("", text)).split())
 
 
 def live_markup(root, *, own_scripts: bool = True) -> list[str]:
@@ -172,7 +181,7 @@ def site(tmp_path_factory) -> Site:
     app.config.update(TESTING=True, RATE_LIMITS={"comment": (10_000, 60), "upload": (100, 3600)})
     ctx = app.extensions["clinex"]
     app.extensions["clinex_dispatcher"] = InlineDispatcher(ctx)
-    display_name = CORPUS[3]  # accounts made by `clinex users add --name` skip the sign-up form's check
+    display_name = CORPUS[3] + CORPUS[BIDI_AT]  # accounts made by `clinex users add --name` skip the sign-up form's check
     with ctx.sessions() as session:
         editor, summarizer = make_user(session, "editor"), make_user(session, "summarizer")
         trusted = make_user(session, "listener", name="trusted", trusted=True)
@@ -231,7 +240,7 @@ def _correct_transcript(site: Site) -> None:
     path = f"/studio/{site.real_id}/segments/{segment_id}"
     refused = client.post(path, data={"text": CORPUS[0], "csrf_token": csrf_from(client.get(path).get_data(True))})
     assert refused.status_code == 400
-    fixed = client.post(path, data={"text": f"{CORPUS[16]} {CORPUS[26]} {CORPUS[33]}",
+    fixed = client.post(path, data={"text": f"{CORPUS[16]} {CORPUS[26]} {CORPUS[33]} {CORPUS[BIDI_AT]}",
                                     "csrf_token": csrf_from(client.get(path).get_data(True))})
     assert fixed.status_code == 302, fixed.get_data(as_text=True)[:500]
 
@@ -241,6 +250,7 @@ def _edit_chapters(site: Site) -> None:
     client = site.client(site.editor)
     path = f"/review/{site.real_id}"
     lines = "\n".join(f"0:0{n} k{i:02d} {shown(CORPUS[i])}" for n, i in enumerate(CHAPTER_STRINGS))
+    lines += f"\n0:05 k{BIDI_AT} {CORPUS[BIDI_AT]}"  # typed with its bidi controls
     response = client.post(f"{path}/chapters", data={"chapters": lines,
                                                       "csrf_token": csrf_from(client.get(path).get_data(True))})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
@@ -290,9 +300,13 @@ def _post_comments(site: Site) -> tuple[list[int], list[int]]:
 
 
 def _add_tags_through_admin_form(site: Site) -> None:
-    """Each string as a tag name and description; the form refuses names with tags in them."""
+    """Each string as a tag name and description; the form refuses names with tags in them. The
+    bidi string as a glossary term too."""
     client = site.client(site.editor)
     token = csrf_from(client.get("/admin/tags").get_data(as_text=True))
+    term = client.post("/admin/glossary", data={"term": CORPUS[BIDI_AT][:120], "category": "term\u202e",
+                                                 "mishearings": CORPUS[BIDI_AT], "csrf_token": token})
+    assert term.status_code == 302, term.get_data(as_text=True)[:500]
     for i, text in enumerate(CORPUS):
         response = client.post("/admin/tags", data={"name": f"t{i:02d} {shown(text)}"[:100], "category": "topic",
                                                      "description": f"d{i:02d} {text}", "csrf_token": token})
@@ -346,7 +360,7 @@ def test_the_corpus_went_in_through_the_real_paths(site):
     with site.ctx.sessions() as session:
         episode = session.get(Episode, site.real_id)
         assert episode.status == "published" and episode.media_of("published") is not None
-        assert [p.person.name for p in episode.people] == [" ".join(s.split()) for s in CORPUS]
+        assert [p.person.name for p in episode.people] == [" ".join(BIDI.sub("", s).split()) for s in CORPUS]
         assert len(episode.accepted_tags) >= 20  # strings with the same slug share a tag
         comments = session.scalars(select(Comment).where(Comment.episode_id == site.real_id)).all()
         tag_names = set(session.scalars(select(Tag.name)))
@@ -357,6 +371,32 @@ def test_the_corpus_went_in_through_the_real_paths(site):
             assert all(c.state == state for c in mine)
     assert len(site.accepted_comments) >= 12 and len(site.refused_comments) >= 12  # both answers exercised
     assert sum(name.startswith("t") and name[1:3].isdigit() for name in tag_names) >= 12
+
+
+def test_bidi_controls_are_stored_nowhere_and_shown_nowhere(site):
+    """Comments, titles, names, tags, events, notes, chapters, corrections, file names, the
+    editor's notes and display names went in with bidi controls: no column and no page kept one."""
+    from pipeline.models import USER_WRITTEN
+
+    stored = {}
+    with site.ctx.sessions() as session:
+        for column in USER_WRITTEN:
+            kept = [v for v in session.scalars(select(column)) if v and BIDI.search(json.dumps(v, ensure_ascii=False))]
+            if kept:
+                stored[str(column)] = kept[:3]
+    assert stored == {}
+    shown_at = {}
+    clients = (site.client(), site.client(site.editor), site.client(site.untrusted))
+    paths = ["/", f"/episodes/{site.real_slug}", f"/episodes/{site.real_slug}/chapters.json",
+             f"/episodes/{site.real_slug}/transcript.vtt", *(f"/episodes/{slug}" for slug in site.row_slugs),
+             *_feed_paths(site), "/search?q=evil", "/review/", f"/review/{site.real_id}", "/moderation/",
+             "/admin/users", "/admin/tags", f"/studio/{site.form_upload_id}", f"/studio/{site.form_upload_id}/edit"]
+    for client in clients:
+        for path in paths:
+            response = client.get(path)
+            if response.status_code == 200 and BIDI.search(response.get_data(as_text=True)):
+                shown_at[path] = BIDI.findall(response.get_data(as_text=True))[:5]
+    assert shown_at == {}
 
 
 def test_public_pages_have_no_live_markup(site):
@@ -387,15 +427,8 @@ def test_hostile_text_shows_as_text(site):
     assert all(shown(name) in meta for name in speakers)
     assert sorted(_text(page, "//p[@class='tags']/a")) == sorted(shown(t) for t in tags)
     assert chapters and all(shown(c) in " ".join(_text(page, "//ol[@class='chapters']/li")) for c in chapters)
-    # a right-to-left override in a title, a name or a chapter stays inside its <bdi>, so it cannot
-    # reverse the text around it
-    overrides = 0
-    for xpath in ("//article/h1", "//p[@class='meta']", "//ol[@class='chapters']/li"):
-        for node in page.xpath(xpath + "//text()[contains(., '\u202e')]"):
-            holder = node.getparent().getparent() if node.is_tail else node.getparent()
-            assert holder is not None and holder.xpath("ancestor-or-self::bdi"), (xpath, str(node)[:40])
-            overrides += 1
-    assert overrides >= 1
+    # names went in with right-to-left overrides and isolates; they come out without them
+    assert sum(bool(BIDI.search(s)) for s in CORPUS) >= 3 and not BIDI.search(etree.tostring(page, encoding=str))
     summary = " ".join(_text(page, "//section[@id='summary']"))
     assert all(f"n{i:02d}" in summary for i in range(len(CORPUS)))
     assert "<script>alert(1)</script>" in summary  # escaped by Markdown, so shown, not dropped
@@ -504,7 +537,7 @@ def test_chapters_and_transcript_files_are_data_not_pages(site):
     assert chapters.status_code == 200 and chapters.mimetype == "application/json+chapters"
     assert chapters.headers["X-Content-Type-Options"] == "nosniff"
     titles = [c["title"] for c in json.loads(chapters.get_data())["chapters"]]
-    assert titles == [f"k{i:02d} {shown(CORPUS[i])}" for i in CHAPTER_STRINGS]  # as text, exactly
+    assert titles == [f"k{i:02d} {shown(CORPUS[i])}" for i in (*CHAPTER_STRINGS, BIDI_AT)]  # as text, exactly
     transcript = client.get(f"/episodes/{site.real_slug}/transcript.json")
     assert transcript.status_code == 200 and transcript.mimetype == "application/json"
     first = json.loads(transcript.get_data())["segments"][0]["body"]

@@ -64,3 +64,22 @@ def test_members_only_front_matter():
     assert parse_notes("body").meta.members_only is False
     with pytest.raises(InvalidUpload, match="'members_only' must be true or false"):
         parse_notes("---\nmembers_only: sometimes\n---\n")
+
+
+def test_bidi_controls_are_stripped_from_every_part_of_the_notes():
+    from pipeline.notes import parse_notes
+
+    notes = parse_notes("---\ntitle: \"Fill\u202eers\"\nspeakers: [\"Dr \u2066A\u2069\"]\ntags: [\"IP\u202dL\"]\n"
+                        "event: {name: \"Con\u202bgress\", place: \"Li\u2068sbon\"}\n---\n# He\u202aad\n- bul\u2067let\n")
+    assert (notes.meta.title, notes.meta.speakers[0].name, notes.meta.tags) == ("Fillers", "Dr A", ["IPL"])
+    assert (notes.meta.event.name, notes.meta.event.place) == ("Congress", "Lisbon")
+    assert notes.markdown == "# Head\n- bullet\n" and notes.sections[0].bullets == ["bullet"]
+
+
+def test_stored_user_text_never_keeps_bidi_controls():
+    from pipeline.models import Comment, GlossaryTerm, Person, User
+
+    assert Comment(body="a\u202eb\u202c").body == "ab"
+    assert Person(name="\u2067Dr\u2069 X").name == "Dr X"
+    assert User(display_name="x\u202ay").display_name == "xy"
+    assert GlossaryTerm(term="Bo\u202etox", mishearings=["bo\u2066tox"]).mishearings == ["botox"]

@@ -54,8 +54,14 @@ def login(client, role_or_email: str, password: str = PASSWORD):
 def sign_in(client, user_id: int):
     """Put the account in the session the way Flask-Login does (skips the slow argon2 check;
     the real sign-in form has its own tests)."""
+    from pipeline.models import User
+    from webapp.auth import SessionUser
+
+    app = client.application
+    with app.app_context(), app.extensions["clinex"].sessions() as db_session:
+        session_id = SessionUser(db_session.get(User, user_id)).get_id()
     with client.session_transaction() as sess:
-        sess["_user_id"] = str(user_id)
+        sess["_user_id"] = session_id
         sess["_fresh"] = True
     return client
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,29 @@ def test_upload_returns_202_and_processes(app, ctx, client, tokens, session):
     assert body["status_url"].endswith(f"/api/episodes/{body['id']}") and response.headers["Location"]
     status = client.get(f"/api/episodes/{body['id']}", headers=_auth(tokens["summarizer"])).get_json()
     assert status["status"] == "in_review", status
+
+
+def test_another_summarizers_token_cannot_see_or_submit_an_episode(ctx, session, users, tokens, client):
+    from .factories import make_user
+
+    ep = make_episode(ctx, session, status="changes_requested", author=session.get(User, users["summarizer"]))
+    other_token = issue_api_token(session, make_user(session, "summarizer", name="other"))
+    session.commit()
+    seen = client.get(f"/api/episodes/{ep.id}", headers=_auth(other_token))
+    submitted = client.post(f"/api/episodes/{ep.id}/submit", headers=_auth(other_token))
+    assert (seen.status_code, submitted.status_code) == (404, 404)
+    assert submitted.is_json and "No such episode" in submitted.get_json()["message"]
+    session.expire_all()
+    assert session.get(Episode, ep.id).status == "changes_requested"  # the other token changed nothing
+
+
+def test_non_utf8_notes_file_is_a_clear_422(client, tokens, session, ctx):
+    notes = "# Séance\n- café au lait\n".encode("latin-1")
+    response = client.post("/api/episodes", headers=_auth(tokens["summarizer"]), content_type="multipart/form-data",
+                           data={"audio": (open(GOOD / "speech.ogg", "rb"), "speech.ogg"),
+                                 "notes": (io.BytesIO(notes), "notes.md")})
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["error"] == "InvalidNotes"
+    assert "not UTF-8" in body["message"] and "0xE9 on line 1" in body["message"] and "Latin-1" in body["message"]
+    assert session.query(Episode).count() == 0 and list(ctx.storage.keys("originals")) == []

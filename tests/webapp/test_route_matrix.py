@@ -41,7 +41,7 @@ EXPECTED = {
     "moderation.trust": EDITORS,
     "admin.glossary": EDITORS, "admin.delete_term": EDITORS, "admin.tags": EDITORS, "admin.edit_tag": EDITORS,
     "admin.delete_tag": EDITORS, "admin.users": EDITORS, "admin.update_user": EDITORS,
-    "admin.user_reset_link": EDITORS, "admin.revoke_user_feeds": EDITORS,
+    "admin.user_reset_link": EDITORS, "admin.sign_ins": EDITORS, "admin.revoke_user_feeds": EDITORS,
     "api.create": TOKEN_ONLY, "api.show": TOKEN_ONLY, "api.submit": TOKEN_ONLY,
 }
 

@@ -140,3 +140,29 @@ def test_the_comment_limit_setting_is_what_posting_meets(settings_dict, users, e
     answers = [client.post(f"/episodes/{episode['slug']}/comments",
                            data={"body": f"note {n}", "csrf_token": token}).status_code for n in range(3)]
     assert answers == [302, 302, 429]
+
+
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_bidi_controls_written_straight_into_rows_are_shown_nowhere(app, session, users, episode):
+    """Even text that skips every form (a script, a future path) loses them on the way to the database."""
+    ep = session.get(Episode, episode["id"])
+    spoof = "Dr.\u202e xoba\u202c \u2067RLI\u2069 \u2066LRI\u2069 \u2068FSI\u2069 \u202aLRE\u202c \u202bRLE\u202c \u202dLRO"
+    ep.title = "Title " + spoof
+    ep.summary.markdown = f"# {spoof}\n\n- {spoof}\n"
+    session.query(Person).first().name = spoof
+    session.query(Tag).filter_by(slug="melasma").one().name = "Melasma " + spoof
+    ep.transcript.segments[0].text = spoof
+    session.add(Comment(episode_id=ep.id, author_id=users["editor"], body=spoof, state=CommentState.visible.value))
+    session.get(User, users["editor"]).display_name = spoof
+    session.commit()
+    editor = sign_in(app.test_client(), users["admin"])
+    shown = {}
+    for page in ["/", f"/episodes/{ep.slug}", "/tags/melasma", "/review/", f"/review/{ep.id}", "/moderation/",
+                 "/admin/users", f"/studio/{ep.id}/transcript", "/feed.xml"]:
+        body = editor.get(page).get_data(as_text=True)
+        if found := [c for c in BIDI_CONTROLS if c in body]:
+            shown[page] = found
+    assert shown == {}
+    assert "Title Dr. xoba RLI LRI FSI LRE RLE LRO" in editor.get(f"/episodes/{ep.slug}").get_data(as_text=True)

@@ -206,3 +206,74 @@ def test_studio_lists_only_own_episodes(ctx, session, users, as_role, draft):
     make_episode(ctx, session, title="Someone else's", status="in_review", author=other)
     page = as_role("summarizer").get("/studio/").get_data(as_text=True)
     assert "Picosecond lasers for melasma" in page and "Someone else" not in page
+
+
+def _error_holders(html: str) -> dict[str, str]:
+    """Each field error on the page -> the id of the input it follows."""
+    from lxml import html as lxml_html
+
+    page = lxml_html.document_fromstring(html)
+    return {p.text_content(): p.xpath("preceding-sibling::*[@id][1]")[0].get("id")
+            for p in page.xpath("//form//p[@class='field-error']")}
+
+
+def test_notes_errors_are_shown_beside_the_notes(inline, as_role, session):
+    client = as_role("summarizer")
+    data = _form(client, notes="---\ntitle: ok\nspeakers: [a, b\n---\n# Talk\n")
+    data["audio"] = (open(GOOD / "speech.opus", "rb"), "speech.opus")
+    response = client.post("/studio/upload", data=data, content_type="multipart/form-data")
+    assert response.status_code == 422
+    holders = _error_holders(response.get_data(as_text=True))
+    assert [where for message, where in holders.items() if "front matter is not valid YAML" in message] == ["notes"]
+    assert _episodes(session) == []
+
+
+def test_notes_errors_on_the_edit_form_are_beside_the_notes(as_role, draft):
+    client = as_role("summarizer")
+    response = client.post(f"/studio/{draft}/edit", data=_form(client, f"/studio/{draft}/edit", title="T",
+                                                               notes="---\nfoo: 1\n---\n", action="save"))
+    holders = _error_holders(response.get_data(as_text=True))
+    assert [where for message, where in holders.items() if "unknown field(s) foo" in message] == ["notes"]
+
+
+def test_markdown_autolinks_in_notes_become_links(as_role, session, draft):
+    client = as_role("summarizer")
+    notes = "# Links\nSee <https://example.org/a?b=1>, <http://example.org> or <mailto:editors@example.org>.\n"
+    saved = client.post(f"/studio/{draft}/edit", data=_form(client, f"/studio/{draft}/edit", title="T", notes=notes,
+                                                            action="save"))
+    assert saved.status_code == 302, saved.get_data(as_text=True)[-800:]
+    session.expire_all()
+    assert session.get(Episode, draft).summary.markdown == notes
+    token = csrf_from(client.get("/studio/upload").get_data(as_text=True))
+    html = client.post("/studio/preview", data={"csrf_token": token, "notes": notes}).get_json()["html"]
+    for href in ("https://example.org/a?b=1", "http://example.org", "mailto:editors@example.org"):
+        assert f'href="{href.replace("&", "&amp;")}"' in html
+
+
+@pytest.mark.parametrize("link", ["<javascript:alert(1)>", "<data:text/html,x>", "<vbscript:msgbox(1)>",
+                                  "<https://example.org><script>alert(1)</script>"])
+def test_other_autolink_schemes_stay_refused(as_role, session, draft, link):
+    client = as_role("summarizer")
+    response = client.post(f"/studio/{draft}/edit", data=_form(client, f"/studio/{draft}/edit", title="T",
+                                                               notes=f"see {link}", action="save"))
+    assert response.status_code == 400 and "HTML tags are not allowed" in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Episode, draft).summary.version == 1
+
+
+@pytest.mark.parametrize("announced, status, message", [
+    ({"filename": "talk.mp3", "size": 10 * 1024**4}, 422, "uploads may be at most 2.0 GB"),
+    ({"filename": "../../talk.mp3", "size": 1000}, 422, "not a path"),
+    ({"filename": "..", "size": 1000}, 422, "not a path"),
+    ({"filename": "..\\..\\talk.mp3", "size": 1000}, 422, "not a path"),
+    ({"filename": "talk.mp3", "size": "1000"}, 422, "whole number"),
+    ({"filename": "talk.mp3", "size": True}, 422, "whole number"),
+])
+def test_chunked_upload_refuses_huge_sizes_and_paths_storing_nothing(app, as_role, users, announced, status, message):
+    client = as_role("summarizer")
+    headers = {"X-CSRFToken": csrf_from(client.get("/studio/upload").get_data(as_text=True))}
+    response = client.post("/studio/uploads", json=announced, headers=headers)
+    assert response.status_code == status and message in response.get_json()["message"]
+    instance = Path(app.config["CLINEX"].instance_path)
+    assert [p for p in instance.rglob("*") if p.is_file() and p.suffix in (".part", ".json", ".mp3")] == []
+    assert not (instance.parent / "talk.mp3").exists()

@@ -12,13 +12,15 @@ from pipeline.accounts import check_password, create_user, find_user, issue_api_
 from pipeline.errors import ClinexError
 from pipeline.models import Role, User
 from pipeline.private_feeds import feed_tokens_of, issue_feed_token, revoke_feed_tokens
+from pipeline.sign_in import say_wait
 
 from ..auth import SessionUser, next_url, role_required
 from ..db import db
 from ..feed_data import private_feed_path
 from ..forms import ActionForm, ChangePasswordForm, ForgotForm, LoginForm, ResetForm, SignupForm
 from ..passwords import mail_reset_link, reset_link, set_password, user_for_reset_token
-from ..security import client_ip, enforce, record_hit
+from ..security import client_ip, enforce
+from ..sign_in_guard import attempt_for, count_failure, count_success, refuse_if_waiting
 
 bp = Blueprint("accounts", __name__)
 log = logging.getLogger(__name__)
@@ -30,17 +32,20 @@ def _page(template: str, form, status: int | None = None, **extra):
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    """Sign in. Failures slow the account down (429 with Retry-After while it waits) rather than
+    lock it, and never the browsers that signed in to it before (see ``sign_in_guard``)."""
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        enforce("login", client_ip(), email, record=False)
         user = find_user(db(), email)
+        attempt = attempt_for(email, user)
+        refuse_if_waiting(attempt)
         if user and user.active and check_password(user, form.password.data):
             login_user(SessionUser(user))
-            return redirect(next_url(url_for("public.home")))
-        record_hit("login", client_ip())  # only failures count, so a busy clinic NAT is not locked out
-        record_hit("login", email)
-        form.password.errors.append("That email and password do not match an account.")
+            return count_success(attempt, user, redirect(next_url(url_for("public.home"))))
+        wait = count_failure(attempt, user)
+        form.password.errors.append("That email and password do not match an account." +
+                                    (f" Wait {say_wait(wait)} before trying again." if wait else ""))
     return _page("login.html", form)
 
 
@@ -118,7 +123,8 @@ def account():
         else:
             set_password(user, form.password.data)
             db().commit()
-            flash("Your password is changed.")
+            login_user(SessionUser(user))  # this session goes on; every other one ends
+            flash("Your password is changed; other signed-in browsers are signed out.")
             return redirect(url_for("accounts.account"))
     return _account_page(form, user)
 

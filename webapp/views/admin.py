@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pipeline.models import EpisodeTag, FeedToken, GlossaryTerm, Role, Tag, User
 from pipeline.private_feeds import revoke_feed_tokens
+from pipeline.sign_in import failures_by_email, recent_events, say_wait
 from pipeline.text import slugify
 
 from ..auth import role_required
@@ -113,7 +114,17 @@ def _users_page(link):
                                    .where(FeedToken.revoked_at.is_(None)).group_by(FeedToken.user_id)).all())
     return render_template("admin_users.html", users=rows, forms={u.id: UserForm(formdata=None, obj=u, prefix=f"u{u.id}")
                                                                   for u in rows},
-                           action_form=ActionForm(), link=link, live_feeds=live_feeds)
+                           action_form=ActionForm(), link=link, live_feeds=live_feeds,
+                           failures=failures_by_email(db(), current_app.config["SIGNIN_DELAY"]), say_wait=say_wait)
+
+
+@bp.get("/sign-ins")
+@role_required(Role.editor)
+def sign_ins():
+    """The sign-in audit log: failures, slow-downs, address limits and sign-ins, newest first."""
+    email = (request.args.get("email") or "").strip().lower()[:254]
+    return render_template("admin_sign_ins.html", events=recent_events(db(), email or None), email=email,
+                           say_wait=say_wait)
 
 
 @bp.post("/users/<int:user_id>")

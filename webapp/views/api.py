@@ -12,9 +12,9 @@ from functools import wraps
 from flask import Blueprint, abort, g, jsonify, request, url_for
 from werkzeug.exceptions import Unauthorized
 
-from pipeline.errors import InvalidUpload
+from pipeline.errors import InvalidNotes, InvalidUpload
 from pipeline.models import Episode, EpisodeStatus, Role
-from pipeline.notes import MAX_NOTES_BYTES, meta_from_fields
+from pipeline.notes import MAX_NOTES_BYTES, decode_notes, meta_from_fields
 from pipeline.workflow import transition
 
 from ..auth import bearer_user, csrf
@@ -79,11 +79,8 @@ def _notes() -> str | None:
     part = request.files.get("notes")
     raw = part.stream.read(MAX_NOTES_BYTES + 1) if part else request.form.get("notes", "").encode()
     if len(raw) > MAX_NOTES_BYTES:
-        raise InvalidUpload(f"The notes may be at most {MAX_NOTES_BYTES // 1024} KB.")
-    try:
-        return raw.decode("utf-8-sig") or None
-    except UnicodeDecodeError:
-        raise InvalidUpload("The notes are not UTF-8 text; save them as UTF-8 Markdown.") from None
+        raise InvalidNotes(f"The notes may be at most {MAX_NOTES_BYTES // 1024} KB.")
+    return decode_notes(raw) or None
 
 
 @bp.post("/episodes")

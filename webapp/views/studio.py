@@ -60,10 +60,16 @@ def upload():
         result = _ingest_form(form)
     except InvalidUpload as exc:
         db().rollback()
-        form.audio.errors = [str(exc)]
+        _field_for(form, exc, form.audio).errors = [str(exc)]
         return render_template("studio_upload.html", form=form), 422
     flash("Uploaded. Processing has started; this page follows it.")
     return redirect(url_for("studio.episode", episode_id=result.episode_id))
+
+
+def _field_for(form, exc: Exception, default):
+    """The form field an error is about (notes errors beside the notes), else ``default``."""
+    name = getattr(exc, "field", None)
+    return form[name] if name and name in form else default
 
 
 def _ingest_form(form: UploadForm):
@@ -165,7 +171,7 @@ def edit(episode_id: int):
                 apply_fields(db(), ep, form, _me())
             except ClinexError as exc:
                 db().rollback()
-                form.recorded_on.errors = [str(exc)]
+                _field_for(form, exc, form.recorded_on).errors = [str(exc)]
             else:
                 db().commit()
                 flash("Saved.")
