@@ -391,3 +391,20 @@ class RateLimitHit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class Listen(Base):
+    """Where one account is in one episode, and how much of it the account has really heard.
+
+    ``heard_seconds`` counts only audio that played (seeks and skips add nothing), so the
+    learning record can be built on it; ``completed_at`` is set once, when the end is reached."""
+
+    __tablename__ = "listens"
+    __table_args__ = (UniqueConstraint("user_id", "episode_id", name="uq_listens_user_episode"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    position_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    heard_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    completed_at: Mapped[Optional[datetime]] = mapped_column(TZDateTime)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)

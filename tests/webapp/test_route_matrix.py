@@ -20,7 +20,8 @@ TOKEN_ONLY: set = set()  # the API ignores session cookies: every role without a
 
 EXPECTED = {
     "static": EVERYONE, "public.home": EVERYONE, "public.episode": EVERYONE, "public.tag": EVERYONE,
-    "public.event": EVERYONE, "public.speaker": EVERYONE, "search.results": EVERYONE,
+    "public.event": EVERYONE, "public.favicon": EVERYONE,
+    "listening.show": SIGNED_IN, "listening.save": SIGNED_IN, "public.speaker": EVERYONE, "search.results": EVERYONE,
     "feeds.main_feed": EVERYONE, "feeds.tag_feed": EVERYONE, "feeds.event_feed": EVERYONE,
     "feeds.chapters": EVERYONE, "feeds.transcript": EVERYONE, "feeds.cover": EVERYONE,
     "feeds.private_feed": EVERYONE,  # the token is the credential: anyone holding a live one
