@@ -153,9 +153,13 @@
   }
   ep.listenUrl = dock.dataset.slug ? dock.dataset.listenUrl : null;
   setInterval(() => { if (!audio.paused) report(false); }, SAVE_EVERY);
-  audio.addEventListener("pause", () => { write(posKey, { t: audio.currentTime, at: Date.now() }); report(false); });
+  // a #t= left in the address by a seek would win over the saved place on reload: keep it current
+  function keepHash() {
+    if (dock.dataset.slug && /^#t=/.test(location.hash)) history.replaceState(null, "", "#t=" + Math.floor(audio.currentTime));
+  }
+  audio.addEventListener("pause", () => { write(posKey, { t: audio.currentTime, at: Date.now() }); keepHash(); report(false); });
   audio.addEventListener("seeked", () => { write(posKey, { t: audio.currentTime, at: Date.now() }); });
-  window.addEventListener("pagehide", () => { write(posKey, { t: audio.currentTime, at: Date.now() }); report(true); });
+  window.addEventListener("pagehide", () => { write(posKey, { t: audio.currentTime, at: Date.now() }); keepHash(); report(true); });
 
   // ---- lock screen and headset controls
   if ("mediaSession" in navigator && window.MediaMetadata) {
