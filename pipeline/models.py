@@ -408,3 +408,30 @@ class Listen(Base):
     heard_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     completed_at: Mapped[Optional[datetime]] = mapped_column(TZDateTime)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class FeedDownload(Base):
+    """A member's episode fetched through one of their private feed tokens (issue 16, learning
+    record). Podcast apps report no progress, so the fetch itself is what says "listened"; one
+    row per account and episode, whichever token and however many fetches."""
+
+    __tablename__ = "feed_downloads"
+    __table_args__ = (UniqueConstraint("user_id", "episode_id", name="uq_feed_downloads_user_episode"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    feed_token_id: Mapped[Optional[int]] = mapped_column(ForeignKey("feed_tokens.id", ondelete="SET NULL"))
+    first_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class Reflection(Base):
+    """A listener's own note on an episode ("what I will change in practice"); private to them."""
+
+    __tablename__ = "reflections"
+    __table_args__ = (UniqueConstraint("user_id", "episode_id", name="uq_reflections_user_episode"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)

@@ -30,6 +30,7 @@ EXPECTED = {
     "accounts.forgot": EVERYONE, "accounts.reset": EVERYONE, "accounts.account": SIGNED_IN,
     "accounts.api_token": STUDIO, "accounts.create_private_feed": SIGNED_IN,
     "accounts.revoke_private_feed": SIGNED_IN,
+    "learning.record": SIGNED_IN, "learning.reflect": SIGNED_IN, "learning.csv": SIGNED_IN, "learning.pdf": SIGNED_IN,
     "discussion.post": SIGNED_IN, "discussion.edit": {"listener"}, "discussion.delete": {"listener"},
     "studio.index": STUDIO, "studio.upload": STUDIO, "studio.start_upload": STUDIO, "studio.upload_chunk": STUDIO,
     "studio.preview": STUDIO, "studio.episode": STUDIO, "studio.status": STUDIO, "studio.audio": STUDIO,
