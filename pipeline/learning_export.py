@@ -57,6 +57,21 @@ def record_csv(record: LearningRecord) -> str:
 
 
 class _LogPDF(FPDF):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._widths: dict[tuple[float, str], float] = {}
+
+    def text_width(self, text: str) -> float:
+        """The printed width of ``text``, from a cache of each character's width (fpdf2's own
+        get_string_width costs ~0.1 ms a call, and wrapping calls it for every word)."""
+        widths, size = self._widths, self.font_size_pt
+        total = 0.0
+        for char in text:
+            if (size, char) not in widths:
+                widths[size, char] = self.get_string_width(char)
+            total += widths[size, char]
+        return total
+
     def footer(self) -> None:
         self.set_y(-12)
         self.set_font("DejaVu", size=7)
@@ -81,12 +96,43 @@ def record_pdf(record: LearningRecord, heading: LogHeading) -> bytes:
     return bytes(pdf.output())
 
 
-def _line(pdf: FPDF, text: str, size: float, height: float = 5.5) -> None:
+def _line(pdf: _LogPDF, text: str, size: float, height: float = 5.5) -> None:
+    """Print ``text`` wrapped to the page width. Wrapped here, word by word, because fpdf2's
+    multi_cell measures the line again for every character: 20 ms an entry, 10 s for 500."""
     pdf.set_font("DejaVu", size=size)
-    pdf.multi_cell(0, height, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    for paragraph in text.split("\n"):
+        for line in _wrap(pdf, paragraph, width):
+            pdf.cell(0, height, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def _heading(pdf: FPDF, record: LearningRecord, heading: LogHeading) -> None:
+def _wrap(pdf: _LogPDF, paragraph: str, width: float) -> list[str]:
+    lines, current, used = [], "", 0.0
+    space = pdf.text_width(" ")
+    for word in paragraph.split(" "):
+        for piece in _fit(pdf, word, width):
+            size = pdf.text_width(piece)
+            if current and used + space + size > width:
+                lines.append(current)
+                current, used = "", 0.0
+            current, used = (f"{current} {piece}", used + space + size) if current else (piece, size)
+    return lines + [current]
+
+
+def _fit(pdf: _LogPDF, word: str, width: float) -> list[str]:
+    """A word wider than the line, cut into pieces that fit (a pasted URL, say)."""
+    if pdf.text_width(word) <= width:
+        return [word]
+    pieces, piece = [], ""
+    for char in word:
+        if piece and pdf.text_width(piece + char) > width:
+            pieces.append(piece)
+            piece = ""
+        piece += char
+    return pieces + [piece]
+
+
+def _heading(pdf: _LogPDF, record: LearningRecord, heading: LogHeading) -> None:
     _line(pdf, "Learning log — Clinical Exchange", 16, 9)
     _line(pdf, f"{heading.name} <{heading.email}> · {heading.site}", 10)
     _line(pdf, f"Made {heading.made_at:%Y-%m-%d %H:%M} UTC · {len(record.entries)} episodes, "
@@ -95,7 +141,7 @@ def _heading(pdf: FPDF, record: LearningRecord, heading: LogHeading) -> None:
     pdf.ln(3)
 
 
-def _entry(pdf: FPDF, entry: RecordEntry) -> None:
+def _entry(pdf: _LogPDF, entry: RecordEntry) -> None:
     pdf.ln(2)
     _line(pdf, f"{entry.last_heard.isoformat()} · {entry.title}", 11, 6)
     facts = [f"Event: {entry.event or '—'}", f"Speakers: {', '.join(entry.speakers) or '—'}",

@@ -216,3 +216,16 @@ def test_an_empty_record_still_makes_a_log(ctx, rows):
     (ana, _), _ = rows
     text = pdf_text(record_pdf(record_of(ctx, ana), HEADING))
     assert "Nothing heard yet." in text and "not accredited" in text
+
+
+def test_long_notes_and_words_wrap_inside_the_page_and_lose_nothing(ctx, rows):
+    (ana, _), (ep1, _, _) = rows
+    listen(ctx, ana, ep1, 60)
+    url = "https://example.org/" + "a1b2c3" * 60  # one 380-character word
+    with ctx.sessions.begin() as session:
+        save_reflection(session, ana, "ep-1", f"Read {url} first.\nThen " + "dose gently, " * 60)
+    lines = pdf_text(record_pdf(record_of(ctx, ana), HEADING)).splitlines()
+    text = "".join("".join(lines).split())
+    assert url in text and text.count("dosegently,") == 60
+    # unwrapped, the address alone would make a 390-character line; A4 at 9 pt holds about 110
+    assert max(len(line) for line in lines) < 130
