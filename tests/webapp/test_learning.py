@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
 
 import pytest
 from lxml import html as lxml_html
 from pypdf import PdfReader
 
-from pipeline.models import Download, Episode, FeedDownload, Listen, Reflection, User, utcnow
+from pipeline.models import Download, Episode, FeedDownload, Listen, Reflection, utcnow
 from tests.integration.test_hostile_input import CORPUS, live_markup, shown
 
 from .conftest import csrf_from
@@ -69,7 +68,8 @@ def test_a_private_feed_download_lands_in_the_record_marked(as_role, listener, u
     members.members_only = True
     session.commit()
     app_client = as_role(None)  # a podcast app: no cookies, only the URLs of the private feed
-    url = local(items(app_client.get(make_private_feed(listener)).get_data())[members.title].find("enclosure").get("url"))
+    feed = items(app_client.get(make_private_feed(listener)).get_data())
+    url = local(feed[members.title].find("enclosure").get("url"))
     assert "?token=cxf_" in url
     app_client.head(url, headers=APP)
     app_client.get(url, headers={**APP, "Range": "bytes=0-1"})  # Apple's probe is not a listen
@@ -163,7 +163,8 @@ def test_nobody_sees_or_changes_another_accounts_record(as_role, users, episode,
 def test_exports_are_attachments_kept_out_of_caches(listener, users, episode, session):
     heard(session, users["listener"], episode["id"], 60)
     response = listener.get("/account/learning.csv")
-    assert response.content_type == "text/csv; charset=utf-8" and response.headers["Cache-Control"] == "private, no-store"
+    assert response.content_type == "text/csv; charset=utf-8"
+    assert response.headers["Cache-Control"] == "private, no-store"
     assert response.headers["Content-Disposition"] == 'attachment; filename="learning-record.csv"'
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[1][1:5] == ["Picosecond lasers for melasma", "Aesthetic Lasers Summit", "Dr. Ana Ribeiro", "1.0"]
