@@ -11,15 +11,8 @@ import pytest
 from pypdf import PdfReader
 
 from pipeline.errors import NotFound
-from pipeline.learning import (
-    MAX_REFLECTION,
-    SELF_REPORTED,
-    InvalidReflection,
-    clean_reflection,
-    learning_record,
-    note_feed_download,
-    save_reflection,
-)
+from pipeline.learning import (MAX_REFLECTION, SELF_REPORTED, InvalidReflection, clean_reflection, learning_record,
+                               note_feed_download, save_reflection)
 from pipeline.learning_export import LogHeading, record_csv, record_pdf, safe_cell
 from pipeline.listening import ListenReport, record_listen
 from pipeline.models import Episode, EpisodePerson, Event, FeedDownload, Listen, Person, Reflection, User
