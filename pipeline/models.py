@@ -380,12 +380,56 @@ class SignInEvent(Base):
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, index=True)
 
 
+class Listen(Base):
+    """Where one account is in one episode, and how much of it the account has really heard.
+
+    ``heard_seconds`` counts only audio that played (seeks and skips add nothing), so the
+    learning record can be built on it; ``completed_at`` is set once, when the end is reached."""
+
+    __tablename__ = "listens"
+    __table_args__ = (UniqueConstraint("user_id", "episode_id", name="uq_listens_user_episode"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    position_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    heard_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    completed_at: Mapped[Optional[datetime]] = mapped_column(TZDateTime)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class FeedDownload(Base):
+    """A member's episode fetched through one of their private feed tokens (issue 16, learning
+    record). Podcast apps report no progress, so the fetch itself is what says "listened"; one
+    row per account and episode, whichever token and however many fetches."""
+
+    __tablename__ = "feed_downloads"
+    __table_args__ = (UniqueConstraint("user_id", "episode_id", name="uq_feed_downloads_user_episode"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    feed_token_id: Mapped[Optional[int]] = mapped_column(ForeignKey("feed_tokens.id", ondelete="SET NULL"))
+    first_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class Reflection(Base):
+    """A listener's own note on an episode ("what I will change in practice"); private to them."""
+
+    __tablename__ = "reflections"
+    __table_args__ = (UniqueConstraint("user_id", "episode_id", name="uq_reflections_user_episode"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
 # Every column people write into is stored without bidirectional override characters.
 USER_WRITTEN = (
     User.display_name, Event.name, Event.place, Event.description, Person.name,
     Episode.title, Episode.review_note, Summary.markdown, Tag.name, Tag.category, Tag.description,
     Chapter.title, Anchor.text, Comment.body, Segment.text, Segment.speaker, SegmentRevision.text,
     AuditEvent.reason, GlossaryTerm.term, GlossaryTerm.category, GlossaryTerm.mishearings,
-    MediaFile.filename,
+    MediaFile.filename, Reflection.text,
 )
 guard_user_text(*USER_WRITTEN)

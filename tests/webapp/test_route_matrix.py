@@ -20,7 +20,8 @@ TOKEN_ONLY: set = set()  # the API ignores session cookies: every role without a
 
 EXPECTED = {
     "static": EVERYONE, "public.home": EVERYONE, "public.episode": EVERYONE, "public.tag": EVERYONE,
-    "public.event": EVERYONE, "public.speaker": EVERYONE, "search.results": EVERYONE,
+    "public.event": EVERYONE, "public.favicon": EVERYONE,
+    "listening.show": SIGNED_IN, "listening.save": SIGNED_IN, "public.speaker": EVERYONE, "search.results": EVERYONE,
     "feeds.main_feed": EVERYONE, "feeds.tag_feed": EVERYONE, "feeds.event_feed": EVERYONE, "feeds.speaker_feed": EVERYONE,
     "feeds.chapters": EVERYONE, "feeds.transcript": EVERYONE, "feeds.cover": EVERYONE,
     "feeds.private_feed": EVERYONE,  # the token is the credential: anyone holding a live one
@@ -29,6 +30,7 @@ EXPECTED = {
     "accounts.forgot": EVERYONE, "accounts.reset": EVERYONE, "accounts.account": SIGNED_IN,
     "accounts.api_token": STUDIO, "accounts.create_private_feed": SIGNED_IN,
     "accounts.revoke_private_feed": SIGNED_IN,
+    "learning.record": SIGNED_IN, "learning.reflect": SIGNED_IN, "learning.csv": SIGNED_IN, "learning.pdf": SIGNED_IN,
     "discussion.post": SIGNED_IN, "discussion.edit": {"listener"}, "discussion.delete": {"listener"},
     "studio.index": STUDIO, "studio.upload": STUDIO, "studio.start_upload": STUDIO, "studio.upload_chunk": STUDIO,
     "studio.preview": STUDIO, "studio.episode": STUDIO, "studio.status": STUDIO, "studio.audio": STUDIO,

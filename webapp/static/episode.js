@@ -40,8 +40,8 @@
     event.preventDefault();
     const t = parseFloat(link.dataset.t);
     seek(t, true);
+    // the player is fixed on screen, so the page stays where the reader is
     history.replaceState(null, "", "#t=" + Math.floor(t));
-    player.scrollIntoView({ block: "nearest", behavior: "smooth" });
   });
 
   window.addEventListener("hashchange", () => {

@@ -12,12 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline.downloads import client_hash, count_download, is_countable
+from pipeline.learning import note_feed_download
 from pipeline.models import EpisodeStatus, MediaFile
 from pipeline.storage import S3Storage
 
 from ..db import ctx, db
 from ..http_cache import http_date, not_modified, range_applies
-from ..members import may_hear
+from ..members import may_hear, request_token
 from ..security import client_ip
 
 bp = Blueprint("media", __name__)
@@ -93,6 +94,22 @@ def record_download(episode_id: int, size: int) -> None:
             count_download(session, episode_id, client)
     except SQLAlchemyError:
         log.warning("could not count a download of episode %s", episode_id, exc_info=True)
+    record_feed_listen(episode_id)
+
+
+def record_feed_listen(episode_id: int) -> None:
+    """A countable fetch through a member's private feed token goes into their learning record.
+
+    Apart from the count (which is per client, not per account) and in its own transaction, so
+    neither can undo the other; a failure is logged like a failed count."""
+    token = request_token()
+    if token is None:
+        return
+    try:
+        with ctx().sessions.begin() as session:
+            note_feed_download(session, token.user_id, episode_id, token.id)
+    except SQLAlchemyError:
+        log.warning("could not note a private feed download of episode %s", episode_id, exc_info=True)
 
 
 def serve_range(key: str, size: int, content_type: str, *, etag: str, cache_control: str = PUBLIC_CACHE,

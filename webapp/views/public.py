@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, send_from_directory, url_for
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, select
 
+from pipeline.listening import listen_info
 from pipeline.models import Anchor, Episode, EpisodeStatus, EpisodeTag, Event, Person, Tag
 from pipeline.pairing import MIN_CONFIDENCE, strip_front_matter
 
@@ -38,12 +39,22 @@ def episode(slug: str):
     words = [w.lower() for w in query_words(request.args.get("q", ""))]
     viewer = current_user.id if current_user.is_authenticated else None
     start = request.args.get("t", type=int)
+    audio_url = media_url(current_app.config["CLINEX"], media.storage_key)
     return render_template(
-        "episode.html", episode=ep, audio_url=media_url(current_app.config["CLINEX"], media.storage_key),
+        "episode.html", episode=ep, audio_url=audio_url, **dock_values(ep, audio_url, viewer),
         start=start if start and start > 0 else None, summary_html=summary_html(ep),
         transcript=ep.transcript, comments=comment_tree(db(), ep, viewer), words=words,
         comment_form=CommentForm(formdata=None), action_form=ActionForm(), q=request.args.get("q", "")[:200],
         can_edit=editable_ids(db(), ep, viewer))
+
+
+def dock_values(ep: Episode, audio_url: str, viewer: int | None) -> dict:
+    """What the bottom player needs for this episode; a signed-in listener resumes where their
+    last device left off."""
+    resume = listen_info(db(), viewer, ep.id).position_seconds if viewer else None
+    return {"dock_episode": ep, "dock_src": audio_url, "dock_art": url_for("feeds.cover"),
+            "dock_chapters": [{"start": c.start, "title": c.title} for c in ep.chapters],
+            "dock_resume": resume}
 
 
 def summary_html(ep: Episode) -> Markup | None:
@@ -58,6 +69,12 @@ def summary_html(ep: Episode) -> Markup | None:
     points = [ListenPoint(a.kind, a.position, a.start) for a in anchors]
     return render_summary(strip_front_matter(ep.summary.markdown), points,
                           lambda t: url_for("public.episode", slug=ep.slug, t=int(t)) + "#player")
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page says; answer instead of a 404 on every page."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/x-icon", max_age=86400)
 
 
 @bp.get("/tags/<slug>")

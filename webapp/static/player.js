@@ -1,0 +1,204 @@
+// The player that stays at the bottom of every page: play/pause, -15/+30 s, speed remembered in
+// this browser, the place in each episode resumed (on the server when signed in, else here),
+// chapter shown, lock-screen controls (Media Session), keyboard shortcuts and comment marks on
+// the timeline. Without JavaScript the browser's own audio controls remain.
+(function () {
+  "use strict";
+  const dock = document.getElementById("dock");
+  const audio = document.getElementById("player");
+  if (!dock || !audio) return;
+  const store = window.localStorage;
+  const RATES = [0.75, 1, 1.25, 1.5, 1.75, 2];
+  const SAVE_EVERY = 15000; // ms between reports to the server while playing
+  const $ = (id) => document.getElementById(id);
+  const ui = { play: $("dock-play"), back: $("dock-back"), fwd: $("dock-fwd"), seek: $("dock-seek"),
+               time: $("dock-time"), rate: $("dock-rate"), chapter: $("dock-chapter"), marks: $("dock-marks"),
+               title: $("dock-title") };
+
+  function read(key) { try { return JSON.parse(store.getItem(key)); } catch (e) { return null; } }
+  function write(key, value) { try { store.setItem(key, JSON.stringify(value)); } catch (e) { /* private mode */ } }
+
+  function clock(seconds) {
+    const s = Math.max(0, Math.floor(seconds || 0));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    return (h ? h + ":" + String(m).padStart(2, "0") : String(m)) + ":" + String(r).padStart(2, "0");
+  }
+
+  // On pages other than an episode's, offer the last episode this browser played.
+  let ep = dock.dataset.slug ? Object.assign({}, dock.dataset) : read("clinex:now");
+  if (!ep || !ep.slug) return;
+  if (!dock.dataset.slug) {
+    audio.preload = "none";
+    audio.src = ep.src;
+    ui.title.textContent = ep.title;
+    ui.title.href = ep.url;
+    dock.hidden = false;
+  } else {
+    ep.src = audio.currentSrc || audio.getAttribute("src").split("#")[0];
+  }
+  const chapters = ep.chapters ? JSON.parse(ep.chapters) : [];
+  const posKey = "clinex:pos:" + ep.slug;
+  audio.controls = false;
+  dock.querySelector(".dock-ui").hidden = false;
+  document.documentElement.classList.add("has-dock");
+
+  // ---- where to start: ?t= / #t= in the address, else the saved place
+  function addressTime() {
+    const m = location.hash.match(/^#t=(\d+(?:\.\d+)?)$/) || location.search.match(/[?&]t=(\d+)/);
+    return m ? parseFloat(m[1]) : null;
+  }
+  function savedTime() {
+    if (ep.resume !== undefined) return parseFloat(ep.resume);
+    const local = read(posKey);
+    return local && typeof local.t === "number" ? local.t : null;
+  }
+  const startAt = dock.dataset.slug ? (addressTime() ?? savedTime()) : savedTime();
+  if (startAt) {
+    const go = () => { if (audio.currentTime < 0.5) audio.currentTime = startAt; };
+    if (audio.readyState >= 1) go(); else audio.addEventListener("loadedmetadata", go, { once: true });
+    if (audio.preload === "none") audio.preload = "metadata";
+  }
+
+  // ---- speed, remembered for every episode in this browser
+  const savedRate = parseFloat(read("clinex:rate"));
+  const setRate = (r) => { audio.playbackRate = r; audio.defaultPlaybackRate = r; ui.rate.value = String(r); };
+  setRate(RATES.includes(savedRate) ? savedRate : 1);
+  ui.rate.addEventListener("change", () => { setRate(parseFloat(ui.rate.value)); write("clinex:rate", audio.playbackRate); });
+  audio.addEventListener("loadedmetadata", () => { audio.playbackRate = parseFloat(ui.rate.value); });
+
+  // ---- buttons
+  function skip(by) {
+    const end = audio.duration || parseFloat(ep.duration) || Infinity;
+    audio.currentTime = Math.min(Math.max(0, audio.currentTime + by), end);
+  }
+  function toggle() { if (audio.paused) audio.play().catch(() => {}); else audio.pause(); }
+  ui.play.addEventListener("click", toggle);
+  ui.back.addEventListener("click", () => skip(-15));
+  ui.fwd.addEventListener("click", () => skip(30));
+  ui.seek.addEventListener("input", () => { audio.currentTime = parseFloat(ui.seek.value); });
+  document.querySelectorAll("[data-play-episode]").forEach((b) => { b.hidden = false; b.addEventListener("click", toggle); });
+
+  function showState() {
+    const playing = !audio.paused;
+    ui.play.textContent = playing ? "❚❚" : "▶";
+    ui.play.setAttribute("aria-label", playing ? "Pause" : "Play");
+    document.querySelectorAll("[data-play-episode]").forEach((b) => { b.textContent = playing ? "Pause" : "Play episode"; });
+    if ("mediaSession" in navigator) navigator.mediaSession.playbackState = playing ? "playing" : "paused";
+  }
+  audio.addEventListener("play", () => { showState(); write("clinex:now", nowPlaying()); });
+  audio.addEventListener("pause", showState);
+
+  function chapterAt(t) {
+    let found = -1;
+    chapters.forEach((c, i) => { if (c.start <= t) found = i; });
+    return found;
+  }
+  function showTime() {
+    const t = audio.currentTime, d = audio.duration || parseFloat(ep.duration) || 0;
+    if (d && parseFloat(ui.seek.max) !== Math.floor(d)) ui.seek.max = String(Math.floor(d));
+    ui.seek.value = String(Math.floor(t));
+    ui.seek.setAttribute("aria-valuetext", clock(t) + " of " + clock(d));
+    ui.time.textContent = clock(t) + " / " + clock(d);
+    const c = chapterAt(t);
+    ui.chapter.textContent = c >= 0 ? chapters[c].title : "";
+  }
+  audio.addEventListener("timeupdate", showTime);
+  audio.addEventListener("durationchange", () => { showTime(); drawMarks(); });
+
+  // ---- comment marks on the timeline (from the timestamped comments on the page)
+  function drawMarks() {
+    const d = audio.duration || parseFloat(ep.duration) || 0;
+    ui.marks.textContent = "";
+    if (!d) return;
+    document.querySelectorAll("a.stamp[data-t]").forEach((a) => {
+      const mark = document.createElement("span");
+      mark.className = "dock-mark";
+      mark.style.left = (100 * Math.min(1, parseFloat(a.dataset.t) / d)) + "%";
+      ui.marks.appendChild(mark);
+    });
+  }
+  drawMarks();
+
+  // ---- heard time: only audio that actually played (seeks and skips count nothing)
+  let heard = 0, last = null;
+  audio.addEventListener("seeking", () => { last = null; });
+  audio.addEventListener("timeupdate", () => {
+    const t = audio.currentTime;
+    if (!audio.paused && !audio.seeking && last !== null) {
+      const step = t - last;
+      if (step > 0 && step < 2 * Math.max(1, audio.playbackRate)) heard += step;
+    }
+    last = audio.paused ? null : t;
+  });
+  audio.addEventListener("pause", () => { last = null; });
+
+  // ---- saving the place: here always, on the server when signed in
+  function nowPlaying() {
+    return { slug: ep.slug, title: ep.title, url: ep.url, src: ep.src, art: ep.art, duration: ep.duration, show: ep.show };
+  }
+  let lastLocal = 0;
+  audio.addEventListener("timeupdate", () => {
+    if (Date.now() - lastLocal < 2000) return;
+    lastLocal = Date.now();
+    write(posKey, { t: audio.currentTime, at: Date.now() });
+  });
+  const token = document.querySelector('meta[name="csrf-token"]');
+  function report(leaving) {
+    if (!ep.listenUrl || !token) return;
+    const body = JSON.stringify({ position: audio.currentTime, heard: heard });
+    heard = 0;
+    fetch(ep.listenUrl, { method: "POST", keepalive: leaving, credentials: "same-origin", body: body,
+                          headers: { "Content-Type": "application/json", "Accept": "application/json",
+                                     "X-CSRFToken": token.content } }).catch(() => {});
+  }
+  ep.listenUrl = dock.dataset.slug ? dock.dataset.listenUrl : null;
+  setInterval(() => { if (!audio.paused) report(false); }, SAVE_EVERY);
+  // a #t= left in the address by a seek would win over the saved place on reload: keep it current
+  function keepHash() {
+    if (dock.dataset.slug && /^#t=/.test(location.hash)) history.replaceState(null, "", "#t=" + Math.floor(audio.currentTime));
+  }
+  audio.addEventListener("pause", () => { write(posKey, { t: audio.currentTime, at: Date.now() }); keepHash(); report(false); });
+  audio.addEventListener("seeked", () => { write(posKey, { t: audio.currentTime, at: Date.now() }); });
+  window.addEventListener("pagehide", () => { write(posKey, { t: audio.currentTime, at: Date.now() }); keepHash(); report(true); });
+
+  // ---- lock screen and headset controls
+  if ("mediaSession" in navigator && window.MediaMetadata) {
+    const art = ep.art ? [{ src: ep.art, sizes: "1400x1400", type: "image/jpeg" }] : [];
+    navigator.mediaSession.metadata = new MediaMetadata({ title: ep.title, artist: ep.show || "", album: ep.event || "", artwork: art });
+    const handlers = {
+      play: () => audio.play(), pause: () => audio.pause(),
+      seekbackward: (d) => skip(-(d.seekOffset || 15)), seekforward: (d) => skip(d.seekOffset || 30),
+      seekto: (d) => { audio.currentTime = d.seekTime; },
+      previoustrack: () => { const c = chapterAt(audio.currentTime - 3); audio.currentTime = c >= 0 ? chapters[c].start : 0; },
+      nexttrack: () => { const c = chapterAt(audio.currentTime) + 1; if (c < chapters.length) audio.currentTime = chapters[c].start; },
+    };
+    Object.keys(handlers).forEach((name) => {
+      if (!chapters.length && (name === "previoustrack" || name === "nexttrack")) return;
+      try { navigator.mediaSession.setActionHandler(name, handlers[name]); } catch (e) { /* not supported here */ }
+    });
+  }
+
+  // ---- keyboard: k or space play/pause, j back 15 s, l forward 30 s, < and > speed
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    if (target.closest("input, textarea, select, [contenteditable]")) return; // typing, not commands
+    if (event.key === " " && target.closest("button, a, summary")) return; // space presses those
+    const actions = {
+      " ": toggle, k: toggle, j: () => skip(-15), l: () => skip(30), ArrowLeft: () => skip(-15), ArrowRight: () => skip(30),
+      ">": () => nextRate(1), "<": () => nextRate(-1),
+    };
+    const act = actions[event.key];
+    if (!act) return;
+    event.preventDefault();
+    act();
+  });
+  function nextRate(step) {
+    const i = RATES.indexOf(audio.playbackRate);
+    const r = RATES[Math.min(RATES.length - 1, Math.max(0, (i < 0 ? 1 : i) + step))];
+    setRate(r);
+    write("clinex:rate", r);
+  }
+  showState();
+  showTime();
+})();
