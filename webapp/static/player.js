@@ -5,8 +5,8 @@
 (function () {
   "use strict";
   const dock = document.getElementById("dock");
-  const audio = document.getElementById("player");
-  if (!dock || !audio) return;
+  const audio = dock && dock.querySelector("audio");  // pages like review have their own #player
+  if (!audio) return;
   const store = window.localStorage;
   const RATES = [0.75, 1, 1.25, 1.5, 1.75, 2];
   const SAVE_EVERY = 15000; // ms between reports to the server while playing

@@ -15,7 +15,7 @@ from ..db import db
 from ..feed_data import media_url, published_episodes
 from ..members import is_member
 from ..forms import ActionForm, CommentForm
-from ..rendering import ListenPoint, render_summary
+from ..rendering import ListenPoint, render_summary, without_title_heading
 from ..search import query_words
 from .discussion import comment_tree, editable_ids
 
@@ -41,7 +41,12 @@ def published_or_404(slug: str) -> Episode:
 
 @bp.get("/episodes/<slug>")
 def episode(slug: str):
-    ep = published_or_404(slug)
+    return render_episode(published_or_404(slug))
+
+
+def render_episode(ep: Episode, comment_form: CommentForm | None = None, status: int = 200):
+    """The episode page; a comment form that failed comes back with its errors beside the fields
+    and the text kept (``status`` 400 then)."""
     media = ep.media_of("published")
     words = [w.lower() for w in query_words(request.args.get("q", ""))]
     viewer = current_user.id if current_user.is_authenticated else None
@@ -51,8 +56,8 @@ def episode(slug: str):
         "episode.html", episode=ep, audio_url=audio_url, **dock_values(ep, audio_url, viewer),
         start=start if start and start > 0 else None, summary_html=summary_html(ep),
         transcript=ep.transcript, comments=comment_tree(db(), ep, viewer), words=words,
-        comment_form=CommentForm(formdata=None), action_form=ActionForm(), q=request.args.get("q", "")[:200],
-        can_edit=editable_ids(db(), ep, viewer))
+        comment_form=comment_form or CommentForm(formdata=None), action_form=ActionForm(),
+        q=request.args.get("q", "")[:200], can_edit=editable_ids(db(), ep, viewer)), status
 
 
 def dock_values(ep: Episode, audio_url: str, viewer: int | None) -> dict:
@@ -74,8 +79,9 @@ def summary_html(ep: Episode) -> Markup | None:
         Anchor.episode_id == ep.id, Anchor.summary_version == ep.summary.version,
         Anchor.start.is_not(None), Anchor.confidence >= MIN_CONFIDENCE))
     points = [ListenPoint(a.kind, a.position, a.start) for a in anchors]
-    return render_summary(strip_front_matter(ep.summary.markdown), points,
+    html = render_summary(strip_front_matter(ep.summary.markdown), points,
                           lambda t: url_for("public.episode", slug=ep.slug, t=int(t)) + "#player")
+    return without_title_heading(html, ep.title)
 
 
 @bp.get("/favicon.ico")
