@@ -1,0 +1,33 @@
+"""axe-core (the npm package, injected by Playwright) finds no WCAG 2.2 A/AA or best-practice
+violations on any page type, at phone and desktop widths, in light and dark colour schemes."""
+
+from __future__ import annotations
+
+import pytest
+
+from .site import WIDTHS, axe_violations, new_page, page_types
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_type_has_no_axe_violations(site, chromium, width, dark):
+    found = {}
+    pages = {}
+    for kind in page_types(site):
+        page = pages.get(kind.role) or new_page(chromium, site["base"], kind.role, width, dark)
+        pages[kind.role] = page
+        page.goto(site["base"] + kind.path)
+        violations = axe_violations(page)
+        if violations:
+            found[kind.name] = violations
+    assert found == {}
+
+
+def test_axe_can_fail(site, chromium):
+    """The check sees a real problem: an image without a text alternative."""
+    page = new_page(chromium, site["base"], None, 1280)
+    page.goto(site["base"] + "/")
+    page.evaluate("document.querySelector('main').appendChild(document.createElement('img')).src = '/favicon.ico'")
+    assert "image-alt" in {v["id"] for v in axe_violations(page)}
