@@ -163,7 +163,7 @@
 
   // ---- lock screen and headset controls
   if ("mediaSession" in navigator && window.MediaMetadata) {
-    const art = ep.art ? [{ src: ep.art, sizes: "1400x1400", type: "image/jpeg" }] : [];
+    const art = ep.art ? [{ src: ep.art, sizes: "640x640", type: "image/jpeg" }] : [];
     navigator.mediaSession.metadata = new MediaMetadata({ title: ep.title, artist: ep.show || "", album: ep.event || "", artwork: art });
     const handlers = {
       play: () => audio.play(), pause: () => audio.pause(),

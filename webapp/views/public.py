@@ -64,7 +64,7 @@ def dock_values(ep: Episode, audio_url: str, viewer: int | None) -> dict:
     """What the bottom player needs for this episode; a signed-in listener resumes where their
     last device left off."""
     resume = listen_info(db(), viewer, ep.id).position_seconds if viewer else None
-    return {"dock_episode": ep, "dock_src": audio_url, "dock_art": url_for("feeds.cover"),
+    return {"dock_episode": ep, "dock_src": audio_url, "dock_art": url_for("covers.cover", slug=ep.slug, size=640),
             "dock_chapters": [{"start": c.start, "title": c.title} for c in ep.chapters],
             "dock_resume": resume}
 
