@@ -84,6 +84,7 @@ def page_types(site: dict) -> list[PageType]:
         PageType("home", None, "/"),
         PageType("episode", None, f"/episodes/{slug}"),
         PageType("episode-signed-in", "listener", f"/episodes/{slug}"),
+        PageType("embed", None, f"/episodes/{slug}/embed?t=30"),
         PageType("topic", None, "/tags/melasma"),
         PageType("event", None, "/events/aesthetic-lasers-summit"),
         PageType("speaker", None, "/speakers/ana-ribeiro"),

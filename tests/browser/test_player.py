@@ -120,3 +120,19 @@ def sign_in(chromium, base: str):
     page.click("form.stack button[type=submit]")
     page.wait_for_selector("a.who")
     return page
+
+
+def test_share_from_here_copies_a_link_that_opens_at_that_moment(site, chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site["base"])
+    page = context.new_page()
+    page.goto(f"{site['base']}/episodes/{site['slug']}")
+    wait_until(page, "document.querySelector('#dock audio').readyState >= 1", timeout=15, every=0.2)
+    page.evaluate("document.querySelector('#dock audio').currentTime = 90")
+    page.click("#share-moment")
+    wait_until(page, "document.getElementById('share-status').textContent.includes('copied')", timeout=5, every=0.2)
+    link = page.evaluate("navigator.clipboard.readText()")
+    assert link == f"{site['base']}/episodes/{site['slug']}?t=90"
+    other = chromium.new_context().new_page()  # a colleague opening the link: nothing saved there
+    other.goto(link)
+    wait_until(other, "Math.abs(document.querySelector('#dock audio').currentTime - 90) < 1", timeout=15)

@@ -103,3 +103,33 @@ def test_dates_are_labelled(as_role, episode):
     page = _page(as_role(None), f"/episodes/{episode['slug']}")
     assert 'recorded <time datetime="2026-05-14">14 May 2026</time>' in page
     assert re.search(r'published <time datetime="\d{4}-\d\d-\d\d">\d{1,2} \w+ \d{4}</time>', page)
+
+
+def test_an_episode_page_carries_open_graph_and_twitter_player_tags(as_role, episode):
+    html = _page(as_role(None), f"/episodes/{episode['slug']}?t=90")
+    base = f"http://clinex.test/episodes/{episode['slug']}"
+    assert f'<meta property="og:url" content="{base}?t=90">' in html
+    assert f'<meta property="og:image" content="{base}/cover.jpg">' in html
+    assert '<meta property="og:title" content="Picosecond lasers for melasma">' in html
+    assert '<meta property="og:description" content="Fewer sessions than nanosecond devices">' in html
+    assert '<meta name="twitter:card" content="player">' in html
+    assert f'<meta name="twitter:player" content="{base}/embed?t=90">' in html
+    assert 'src="http://clinex.test/media/' in html and '.mp3#t=90"' in html  # the player starts there
+
+
+def test_the_embed_page_may_be_framed_by_other_sites_and_starts_at_the_moment(as_role, episode):
+    response = as_role(None).get(f"/episodes/{episode['slug']}/embed?t=45")
+    assert response.status_code == 200
+    assert "X-Frame-Options" not in response.headers
+    assert "frame-ancestors *" in response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    html = response.get_data(as_text=True)
+    assert '.mp3#t=45"' in html and "from 0:45" in html
+    # every other page still refuses frames
+    assert as_role(None).get(f"/episodes/{episode['slug']}").headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_members_only_episode_has_no_embed(as_role, episode, session):
+    session.get(Episode, episode["id"]).members_only = True
+    session.commit()
+    assert as_role("listener").get(f"/episodes/{episode['slug']}/embed").status_code == 404

@@ -199,6 +199,25 @@
     setRate(r);
     write("clinex:rate", r);
   }
+  // ---- share a moment: a link that opens the episode page at the current time
+  const share = $("share-moment");
+  if (share && dock.dataset.slug) {
+    share.hidden = false;
+    share.addEventListener("click", () => {
+      const t = Math.floor(audio.currentTime);
+      const link = location.origin + ep.url + (t > 0 ? "?t=" + t : "");
+      const done = (text) => { $("share-status").textContent = text; };
+      const fallback = () => {
+        $("share-fallback").hidden = false;
+        $("share-link").value = link;
+        $("share-link").select();
+        done("Copy the link below.");
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(link).then(() => done("Link to " + clock(t) + " copied."), fallback);
+      } else fallback();
+    });
+  }
   showState();
   showTime();
 })();

@@ -15,8 +15,9 @@ from ..db import db
 from ..feed_data import media_url, published_episodes
 from ..members import is_member
 from ..forms import ActionForm, CommentForm
-from ..rendering import ListenPoint, render_summary, without_title_heading
+from ..rendering import ListenPoint, first_paragraph, render_summary, without_title_heading
 from ..search import query_words
+from ..security import content_security_policy
 from .discussion import comment_tree, editable_ids
 
 bp = Blueprint("public", __name__)
@@ -64,9 +65,19 @@ def dock_values(ep: Episode, audio_url: str, viewer: int | None) -> dict:
     """What the bottom player needs for this episode; a signed-in listener resumes where their
     last device left off."""
     resume = listen_info(db(), viewer, ep.id).position_seconds if viewer else None
-    return {"dock_episode": ep, "dock_src": audio_url, "dock_art": url_for("covers.cover", slug=ep.slug, size=640),
+    return {"dock_episode": ep, "dock_src": audio_url, "share": share_card(ep, audio_url), "dock_art": url_for("covers.cover", slug=ep.slug, size=640),
             "dock_chapters": [{"start": c.start, "title": c.title} for c in ep.chapters],
             "dock_resume": resume}
+
+
+def share_card(ep: Episode, audio_url: str) -> dict:
+    """Open Graph and Twitter card values: a shared link shows the cover, title and first lines,
+    and Twitter can play the embed page in place."""
+    base = current_app.config["CLINEX"].BASE_URL
+    excerpt = first_paragraph(ep.summary.markdown) if ep.summary else ""
+    return {"url": f"{base}/episodes/{ep.slug}", "image": f"{base}/episodes/{ep.slug}/cover.jpg",
+            "description": (excerpt[:197] + "…") if len(excerpt) > 200 else excerpt, "audio": audio_url,
+            "player": None if ep.members_only else f"{base}/episodes/{ep.slug}/embed"}
 
 
 def summary_html(ep: Episode) -> Markup | None:
@@ -82,6 +93,20 @@ def summary_html(ep: Episode) -> Markup | None:
     html = render_summary(strip_front_matter(ep.summary.markdown), points,
                           lambda t: url_for("public.episode", slug=ep.slug, t=int(t)) + "#player")
     return without_title_heading(html, ep.title)
+
+
+@bp.get("/episodes/<slug>/embed")
+def embed(slug: str):
+    """A small player other sites may put in an iframe (``?t=`` starts it at a moment)."""
+    ep = published_or_404(slug)
+    if ep.members_only:
+        abort(404, "Members-only episodes cannot be embedded on other sites.")
+    start = request.args.get("t", type=int)
+    html = render_template("embed.html", episode=ep, start=start if start and start > 0 else None,
+                           audio_url=media_url(current_app.config["CLINEX"], ep.media_of("published").storage_key))
+    # the one page meant for other sites' frames: let any site frame it, still nothing else inline
+    csp = content_security_policy(current_app.config["CLINEX"]).replace("frame-ancestors 'none'", "frame-ancestors *")
+    return html, 200, {"Content-Security-Policy": csp, "X-Frame-Options": ""}
 
 
 @bp.get("/favicon.ico")
