@@ -150,9 +150,17 @@ _LEADING_H1 = re.compile(r"\s*<h1>(.*?)</h1>\s*", re.S)
 _LISTEN_LINK = re.compile(r'\s*<a [^>]*class="seek listen-at"[^>]*>.*?</a>', re.S)
 
 
+def _published_audio_url(app: Flask, episode) -> str | None:
+    from .feed_data import media_url
+
+    media = episode.media_of("published")
+    return media_url(app.config["CLINEX"], media.storage_key) if media else None
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["timestamp"] = format_timestamp
     app.jinja_env.filters["plain"] = visible_text
     app.jinja_env.filters["excerpt"] = first_paragraph
+    app.jinja_env.globals["published_audio_url"] = lambda ep: _published_audio_url(app, ep)
     app.jinja_env.filters["day"] = lambda d: f"{d.day} {d:%B %Y}"  # "14 May 2026", no leading zero
