@@ -69,7 +69,8 @@ def running_site(tmp_path: Path):
         session.add(Comment(episode_id=ep.id, author_id=users["listener"].id, body="Waiting for an editor",
                             state="pending"))
         session.commit()
-        info = {"slug": ep.slug, "title": ep.title, "id": ep.id, "review_id": waiting.id}
+        info = {"slug": ep.slug, "title": ep.title, "id": ep.id, "review_id": waiting.id,
+                "summarizer_id": users["summarizer"].id}
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -88,6 +89,7 @@ def page_types(site: dict) -> list[PageType]:
         PageType("topic", None, "/tags/melasma"),
         PageType("event", None, "/events/aesthetic-lasers-summit"),
         PageType("speaker", None, "/speakers/ana-ribeiro"),
+        PageType("summarizer", None, f"/summarizers/{site['summarizer_id']}"),
         PageType("search", None, "/search?q=melasma"),
         PageType("sign-in", None, "/login"),
         PageType("sign-up", None, "/signup"),

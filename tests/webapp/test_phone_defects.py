@@ -133,3 +133,17 @@ def test_a_members_only_episode_has_no_embed(as_role, episode, session):
     session.get(Episode, episode["id"]).members_only = True
     session.commit()
     assert as_role("listener").get(f"/episodes/{episode['slug']}/embed").status_code == 404
+
+
+def test_a_summarizer_page_lists_the_episodes_whose_notes_they_wrote(as_role, episode, users, session):
+    client = as_role(None)
+    page = _page(client, f"/episodes/{episode['slug']}")
+    link = f'/summarizers/{users["summarizer"]}'
+    assert f'Notes by <a href="{link}">' in page
+    listing = _page(client, link)
+    assert "<h1>Summarizer</h1>" in listing and f"/episodes/{episode['slug']}" in listing
+    session.add(Summary(episode_id=episode["id"], version=2, markdown="Rewritten by an editor.",
+                        author_id=users["editor"]))
+    session.commit()
+    assert f"/episodes/{episode['slug']}" not in _page(client, link)  # only current notes count
+    assert client.get(f'/summarizers/{users["listener"]}').status_code == 404

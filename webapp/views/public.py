@@ -7,7 +7,8 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from pipeline.models import Anchor, Episode, EpisodePerson, EpisodeStatus, EpisodeTag, Event, Person, Tag
+from pipeline.models import (Anchor, Episode, EpisodePerson, EpisodeStatus, EpisodeTag, Event, Person, Summary, Tag,
+                             User)
 from pipeline.listening import listen_info
 from pipeline.pairing import MIN_CONFIDENCE, strip_front_matter
 
@@ -93,6 +94,22 @@ def summary_html(ep: Episode) -> Markup | None:
     html = render_summary(strip_front_matter(ep.summary.markdown), points,
                           lambda t: url_for("public.episode", slug=ep.slug, t=int(t)) + "#player")
     return without_title_heading(html, ep.title)
+
+
+@bp.get("/summarizers/<int:user_id>")
+def summarizer(user_id: int):
+    """The episodes whose current notes this colleague wrote."""
+    person = db().get(User, user_id)
+    if person is None or not person.has_role("summarizer"):
+        abort(404, "No such summarizer.")
+    latest = select(Summary.episode_id, func.max(Summary.version).label("version")).group_by(Summary.episode_id).subquery()
+    episodes = db().scalars(
+        select(Episode).join(latest, latest.c.episode_id == Episode.id)
+        .join(Summary, (Summary.episode_id == Episode.id) & (Summary.version == latest.c.version))
+        .where(Summary.author_id == user_id, Episode.status == EpisodeStatus.published.value)
+        .order_by(Episode.published_at.desc())).all()
+    return render_template("listing.html", heading=person.display_name, kind="Summarizer", feed_path=None,
+                           episodes=episodes)
 
 
 @bp.get("/episodes/<slug>/embed")
