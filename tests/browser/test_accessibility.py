@@ -31,3 +31,26 @@ def test_axe_can_fail(site, chromium):
     page.goto(site["base"] + "/")
     page.evaluate("document.querySelector('main').appendChild(document.createElement('img')).src = '/favicon.ico'")
     assert "image-alt" in {v["id"] for v in axe_violations(page)}
+
+
+def test_the_skip_link_comes_first_and_focus_is_clearly_visible(site, chromium):
+    page = new_page(chromium, site["base"], None, 390)
+    page.goto(f"{site['base']}/episodes/{site['slug']}")
+    page.keyboard.press("Tab")
+    page.wait_for_timeout(400)  # it slides in
+    focused = page.evaluate("""(() => { const e = document.activeElement, s = getComputedStyle(e), r = e.getBoundingClientRect();
+        return {text: e.textContent, top: r.top, outline: parseFloat(s.outlineWidth), style: s.outlineStyle}; })()""")
+    assert focused["text"] == "Skip to content" and focused["top"] >= 0, "the skip link shows when focused"
+    assert focused["outline"] >= 2 and focused["style"] != "none"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.keyboard.press("Tab")  # the next stop is inside the content, and its ring shows too
+    ring = page.evaluate("parseFloat(getComputedStyle(document.activeElement).outlineWidth)")
+    assert ring >= 2
+
+
+def test_reduced_motion_turns_off_transitions(site, chromium):
+    context = chromium.new_context(reduced_motion="reduce")
+    page = context.new_page()
+    page.goto(f"{site['base']}/")
+    assert page.evaluate("getComputedStyle(document.querySelector('.skip')).transitionDuration") in ("0s", "0s, 0s")
