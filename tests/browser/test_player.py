@@ -58,9 +58,21 @@ def test_the_player_stays_seeks_in_place_and_remembers_speed_and_place(site, chr
     page.click("#dock-fwd")
     assert now(page) == pytest.approx(75, abs=0.1)
     wait_until(page, "document.getElementById('dock-chapter').textContent === 'Melasma'", timeout=5)  # chapters: 0, 30 s
+    page.locator("article.episode > h1").click()  # keys work from anywhere on the page except text fields
+    page.keyboard.press("j")
+    assert now(page) == pytest.approx(60, abs=0.1)
+    page.keyboard.press("l")
+    assert now(page) == pytest.approx(90, abs=0.1)
+    page.keyboard.press("j")
+    assert now(page) == pytest.approx(75, abs=0.1)
+    page.keyboard.press(">")
+    assert page.evaluate("document.querySelector('#dock audio').playbackRate") == 1.25
+    page.locator("#tq").press("j")  # typing in the transcript search is typing, not a command
+    assert now(page) == pytest.approx(75, abs=0.1)
     page.select_option("#dock-rate", "1.5")
     assert page.evaluate("document.querySelector('#dock audio').playbackRate") == 1.5
 
+    page.locator("article.episode > h1").click()  # out of the search box again
     page.keyboard.press("k")
     playing(page)
     page.keyboard.press("k")
