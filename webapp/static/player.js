@@ -37,7 +37,12 @@
     document.documentElement.classList.add("has-dock");
   }
   function offer(other, autoplay) {
+    if (ep && posKey && !audio.paused) {  // what was heard of the episode playing until now is its own
+      write(posKey, { t: audio.currentTime, at: Date.now() });
+      report(false);
+    }
     ep = other;
+    last = null;
     chapters = [];
     posKey = "clinex:pos:" + ep.slug;
     audio.preload = autoplay ? "auto" : "none";
@@ -180,10 +185,13 @@
   function keepHash() {
     if (dock.dataset.slug && /^#t=/.test(location.hash)) history.replaceState(null, "", "#t=" + Math.floor(audio.currentTime));
   }
-  audio.addEventListener("pause", () => { write(posKey, { t: audio.currentTime, at: Date.now() }); keepHash(); report(false); });
+  audio.addEventListener("pause", () => {
+    if (audio.readyState === 0) return; // a new episode is loading: there is no place to save yet
+    write(posKey, { t: audio.currentTime, at: Date.now() }); keepHash(); report(false);
+  });
   audio.addEventListener("seeked", () => { write(posKey, { t: audio.currentTime, at: Date.now() }); });
   window.addEventListener("pagehide", () => {
-    if (!ep || !posKey) return;
+    if (!ep || !posKey || audio.readyState === 0) return;
     write(posKey, { t: audio.currentTime, at: Date.now() }); keepHash(); report(true); });
 
   // ---- lock screen and headset controls
