@@ -24,10 +24,12 @@ run: $(VENV)/.run-installed
 	$(VENV)/bin/clinex init --sample
 	$(VENV)/bin/clinex serve --host $(HOST) --port $(PORT)
 
+# axe-core (accessibility checks the browser tests inject) comes from the committed npm lock file.
 test: $(VENV)/.test-installed system-deps
+	@[ node_modules/.installed -nt package-lock.json ] || { npm ci && touch node_modules/.installed; }
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# ffmpeg, espeak-ng and Chromium from the system's packages, only when one is missing.
+# ffmpeg, espeak-ng, Chromium and npm from the system's packages, only when one is missing.
 system-deps:
 	@./scripts/system-deps.sh
 

@@ -4,6 +4,7 @@
     audio/<episode-uuid>/<sha16>.<ext>          the listening file (loudness-normalised)
     published/<episode-uuid>/<sha16>.<ext>      the listening file with ID3 tags, as served
     transcripts/<episode-uuid>/<id>.<ext>       VTT / SRT / JSON / text of one transcript
+    covers/<episode-uuid>/uploaded.jpg          an editor's cover; generated-<sha16>.jpg drawn from the title
     site/...                                    the show's own files (cover); never an orphan
 """
 
@@ -44,3 +45,11 @@ def transcript_key(episode_uuid: str, transcript_id: int, extension: str) -> str
 def episode_uuid_of(key: str) -> str:
     """The episode a media key belongs to (also the older flat ``audio/<uuid>.mp3``)."""
     return key.split("/")[1].split(".")[0]
+
+
+def uploaded_cover_key(episode_uuid: str) -> str:
+    return f"covers/{episode_uuid}/uploaded.jpg"
+
+
+def generated_cover_key(episode_uuid: str, title_sha256: str) -> str:
+    return f"covers/{episode_uuid}/generated-{title_sha256[:16]}.jpg"

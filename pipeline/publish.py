@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from .artwork import episode_cover_bytes
 from .audio import Chapter as ChapterTag
 from .audio import EpisodeTags, write_tags
 from .cover import default_cover
@@ -67,7 +68,7 @@ def publish_episode(ctx, session: Session, episode: Episode, actor: User | None,
     tags = EpisodeTags(title=episode.title, artist=", ".join(p.person.name for p in episode.people) or ctx.settings.SHOW_AUTHOR,
                        album=episode.event.name if episode.event else ctx.settings.SHOW_TITLE,
                        date=(episode.recorded_on.isoformat() if episode.recorded_on else None),
-                       comment=_first_paragraph(summary), cover=site_cover(ctx), cover_mime="image/jpeg",
+                       comment=_first_paragraph(summary), cover=episode_cover_bytes(ctx, episode), cover_mime="image/jpeg",
                        chapters=chapters, url=ctx.page_url(episode.slug) if ctx.page_url else None)
     with local_copy(ctx.storage, audio.storage_key) as src, tempfile.TemporaryDirectory(prefix="clinex-") as tmp:
         tagged = Path(tmp) / Path(audio.storage_key).name

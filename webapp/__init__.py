@@ -41,11 +41,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     members.init_app(app)
 
-    from .views import (accounts, admin, api, discussion, feeds, learning, listening, media, moderation, public, review,
-                        search, stats, studio)
+    from .views import (accounts, admin, api, covers, discussion, feeds, learning, listening, media, moderation, public,
+                        review, search, stats, studio)
 
     for module in (public, feeds, media, accounts, review, discussion, search, studio, moderation, admin, stats, api,
-                   listening, learning):
+                   listening, learning, covers):
         app.register_blueprint(module.bp)
 
     @app.teardown_appcontext

@@ -74,7 +74,8 @@ def episode_item(settings: Settings, episode: Episode, token: str | None = None)
         number=episode.number, episode_type=episode.episode_type, transcripts=links,
         chapters_url=f"{base}/episodes/{episode.slug}/chapters.json{key}" if episode.chapters else None,
         people=tuple(PersonCredit(name=p.person.name, role=_person_role(p.role)) for p in episode.people),
-        soundbites=soundbites, keywords=tuple(t.name for t in episode.accepted_tags))
+        soundbites=soundbites, keywords=tuple(t.name for t in episode.accepted_tags),
+        image_url=f"{base}/episodes/{episode.slug}/cover.jpg{key}")
 
 
 def _person_role(role: str) -> str:

@@ -47,6 +47,9 @@ def timestamp(_form, field) -> None:
             parse_timestamp(field.data)
         except ValueError:
             raise ValidationError("Write the moment as minutes:seconds, like 12:34 (or 1:02:03).") from None
+        if any(int(part) > 59 for part in field.data.strip().split(":")[1:]):
+            # "99:99" parses, but nobody means 100 min 39 s by it: a typo, not a moment
+            raise ValidationError("Minutes and seconds after a colon go up to 59: write 12:34 or 1:02:03.")
 
 
 def _without_bidi_controls(value):

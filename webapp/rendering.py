@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from html import unescape
 from typing import Callable, Iterable
@@ -121,7 +122,45 @@ def visible_text(text: str | None) -> str:
     return unescape(plain_text(text))
 
 
+def first_paragraph(markdown: str | None) -> str:
+    """The plain text of the notes' first paragraph (a bullet's, when the notes start with a
+    list), for cards: headings are left out so they do not run into the sentence after them."""
+    from pipeline.pairing import strip_front_matter
+
+    tokens = _md.parse(strip_front_matter(markdown or ""))
+    for opened, inline in zip(tokens, tokens[1:]):
+        if opened.type == "paragraph_open" and inline.type == "inline":
+            return visible_text(inline.content)
+    return ""
+
+
+def without_title_heading(html: Markup, title: str) -> Markup:
+    """Drop a leading ``<h1>`` that only repeats the page title (its "listen at" link goes too:
+    the player starts there anyway)."""
+    match = _LEADING_H1.match(html)
+    if match is None:
+        return html
+    text = _LISTEN_LINK.sub("", match.group(1))
+    if unescape(nh3.clean(text, tags=set())).strip().casefold() != title.strip().casefold():
+        return html
+    return Markup(html[match.end():])
+
+
+_LEADING_H1 = re.compile(r"\s*<h1>(.*?)</h1>\s*", re.S)
+_LISTEN_LINK = re.compile(r'\s*<a [^>]*class="seek listen-at"[^>]*>.*?</a>', re.S)
+
+
+def _published_audio_url(app: Flask, episode) -> str | None:
+    from .feed_data import media_url
+
+    media = episode.media_of("published")
+    return media_url(app.config["CLINEX"], media.storage_key) if media else None
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["timestamp"] = format_timestamp
     app.jinja_env.filters["plain"] = visible_text
+    app.jinja_env.filters["excerpt"] = first_paragraph
+    app.jinja_env.globals["published_audio_url"] = lambda ep: _published_audio_url(app, ep)
+    app.jinja_env.filters["day"] = lambda d: f"{d.day} {d:%B %Y}"  # "14 May 2026", no leading zero

@@ -66,6 +66,8 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Content-Security-Policy", csp)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if not response.headers["X-Frame-Options"]:  # a page meant for frames (the embed) set it empty
+            del response.headers["X-Frame-Options"]
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if request.is_secure or app.config.get("SESSION_COOKIE_SECURE"):

@@ -20,7 +20,8 @@ TOKEN_ONLY: set = set()  # the API ignores session cookies: every role without a
 
 EXPECTED = {
     "static": EVERYONE, "public.home": EVERYONE, "public.episode": EVERYONE, "public.tag": EVERYONE,
-    "public.event": EVERYONE, "public.favicon": EVERYONE,
+    "public.event": EVERYONE, "public.favicon": EVERYONE, "public.embed": EVERYONE, "public.summarizer": EVERYONE,
+    "covers.cover": EVERYONE, "covers.upload": EDITORS,
     "listening.show": SIGNED_IN, "listening.save": SIGNED_IN, "public.speaker": EVERYONE, "search.results": EVERYONE,
     "feeds.main_feed": EVERYONE, "feeds.tag_feed": EVERYONE, "feeds.event_feed": EVERYONE, "feeds.speaker_feed": EVERYONE,
     "feeds.chapters": EVERYONE, "feeds.transcript": EVERYONE, "feeds.cover": EVERYONE,

@@ -5,8 +5,8 @@
 (function () {
   "use strict";
   const dock = document.getElementById("dock");
-  const audio = document.getElementById("player");
-  if (!dock || !audio) return;
+  const audio = dock && dock.querySelector("audio");  // pages like review have their own #player
+  if (!audio) return;
   const store = window.localStorage;
   const RATES = [0.75, 1, 1.25, 1.5, 1.75, 2];
   const SAVE_EVERY = 15000; // ms between reports to the server while playing
@@ -24,23 +24,44 @@
     return (h ? h + ":" + String(m).padStart(2, "0") : String(m)) + ":" + String(r).padStart(2, "0");
   }
 
-  // On pages other than an episode's, offer the last episode this browser played.
+  // On pages other than an episode's, offer the last episode this browser played (and the
+  // play buttons on episode cards load theirs).
   let ep = dock.dataset.slug ? Object.assign({}, dock.dataset) : read("clinex:now");
-  if (!ep || !ep.slug) return;
-  if (!dock.dataset.slug) {
-    audio.preload = "none";
+  const cards = Array.from(document.querySelectorAll("[data-play-card]"));
+  if ((!ep || !ep.slug) && !cards.length) return;
+  let chapters = [], posKey = "";
+  function showDock() {
+    audio.controls = false;
+    dock.querySelector(".dock-ui").hidden = false;
+    dock.hidden = false;
+    document.documentElement.classList.add("has-dock");
+  }
+  function offer(other, autoplay) {
+    if (ep && posKey && !audio.paused) {  // what was heard of the episode playing until now is its own
+      write(posKey, { t: audio.currentTime, at: Date.now() });
+      report(false);
+    }
+    ep = other;
+    last = null;
+    chapters = [];
+    posKey = "clinex:pos:" + ep.slug;
+    audio.preload = autoplay ? "auto" : "none";
     audio.src = ep.src;
     ui.title.textContent = ep.title;
     ui.title.href = ep.url;
-    dock.hidden = false;
-  } else {
-    ep.src = audio.currentSrc || audio.getAttribute("src").split("#")[0];
+    showDock();
+    const saved = read(posKey);
+    if (saved && saved.t) audio.addEventListener("loadedmetadata", () => { audio.currentTime = saved.t; }, { once: true });
+    if (autoplay) audio.play().catch(() => {});
+    describe();
   }
-  const chapters = ep.chapters ? JSON.parse(ep.chapters) : [];
-  const posKey = "clinex:pos:" + ep.slug;
-  audio.controls = false;
-  dock.querySelector(".dock-ui").hidden = false;
-  document.documentElement.classList.add("has-dock");
+  cards.forEach((button) => {
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      if (ep && ep.slug === button.dataset.slug && audio.src) { toggle(); return; }
+      offer(Object.assign({}, button.dataset), true);
+    });
+  });
 
   // ---- where to start: ?t= / #t= in the address, else the saved place
   function addressTime() {
@@ -52,7 +73,14 @@
     const local = read(posKey);
     return local && typeof local.t === "number" ? local.t : null;
   }
-  const startAt = dock.dataset.slug ? (addressTime() ?? savedTime()) : savedTime();
+  const onEpisodePage = Boolean(dock.dataset.slug);
+  if (onEpisodePage) {
+    ep.src = audio.currentSrc || audio.getAttribute("src").split("#")[0];
+    chapters = ep.chapters ? JSON.parse(ep.chapters) : [];
+    posKey = "clinex:pos:" + ep.slug;
+    showDock();
+  }
+  const startAt = onEpisodePage ? (addressTime() ?? savedTime()) : null;
   if (startAt) {
     const go = () => { if (audio.currentTime < 0.5) audio.currentTime = startAt; };
     if (audio.readyState >= 1) go(); else audio.addEventListener("loadedmetadata", go, { once: true });
@@ -68,7 +96,7 @@
 
   // ---- buttons
   function skip(by) {
-    const end = audio.duration || parseFloat(ep.duration) || Infinity;
+    const end = audio.duration || parseFloat(ep && ep.duration) || Infinity;
     audio.currentTime = Math.min(Math.max(0, audio.currentTime + by), end);
   }
   function toggle() { if (audio.paused) audio.play().catch(() => {}); else audio.pause(); }
@@ -94,7 +122,7 @@
     return found;
   }
   function showTime() {
-    const t = audio.currentTime, d = audio.duration || parseFloat(ep.duration) || 0;
+    const t = audio.currentTime, d = audio.duration || parseFloat(ep && ep.duration) || 0;
     if (d && parseFloat(ui.seek.max) !== Math.floor(d)) ui.seek.max = String(Math.floor(d));
     ui.seek.value = String(Math.floor(t));
     ui.seek.setAttribute("aria-valuetext", clock(t) + " of " + clock(d));
@@ -107,7 +135,7 @@
 
   // ---- comment marks on the timeline (from the timestamped comments on the page)
   function drawMarks() {
-    const d = audio.duration || parseFloat(ep.duration) || 0;
+    const d = audio.duration || parseFloat(ep && ep.duration) || 0;
     ui.marks.textContent = "";
     if (!d) return;
     document.querySelectorAll("a.stamp[data-t]").forEach((a) => {
@@ -134,7 +162,8 @@
 
   // ---- saving the place: here always, on the server when signed in
   function nowPlaying() {
-    return { slug: ep.slug, title: ep.title, url: ep.url, src: ep.src, art: ep.art, duration: ep.duration, show: ep.show };
+    return { slug: ep.slug, title: ep.title, url: ep.url, src: ep.src, art: ep.art, duration: ep.duration, show: ep.show,
+             listenUrl: ep.listenUrl };
   }
   let lastLocal = 0;
   audio.addEventListener("timeupdate", () => {
@@ -144,27 +173,34 @@
   });
   const token = document.querySelector('meta[name="csrf-token"]');
   function report(leaving) {
-    if (!ep.listenUrl || !token) return;
+    if (!ep || !ep.listenUrl || !token) return;
     const body = JSON.stringify({ position: audio.currentTime, heard: heard });
     heard = 0;
     fetch(ep.listenUrl, { method: "POST", keepalive: leaving, credentials: "same-origin", body: body,
                           headers: { "Content-Type": "application/json", "Accept": "application/json",
                                      "X-CSRFToken": token.content } }).catch(() => {});
   }
-  ep.listenUrl = dock.dataset.slug ? dock.dataset.listenUrl : null;
   setInterval(() => { if (!audio.paused) report(false); }, SAVE_EVERY);
   // a #t= left in the address by a seek would win over the saved place on reload: keep it current
   function keepHash() {
     if (dock.dataset.slug && /^#t=/.test(location.hash)) history.replaceState(null, "", "#t=" + Math.floor(audio.currentTime));
   }
-  audio.addEventListener("pause", () => { write(posKey, { t: audio.currentTime, at: Date.now() }); keepHash(); report(false); });
+  audio.addEventListener("pause", () => {
+    if (audio.readyState === 0) return; // a new episode is loading: there is no place to save yet
+    write(posKey, { t: audio.currentTime, at: Date.now() }); keepHash(); report(false);
+  });
   audio.addEventListener("seeked", () => { write(posKey, { t: audio.currentTime, at: Date.now() }); });
-  window.addEventListener("pagehide", () => { write(posKey, { t: audio.currentTime, at: Date.now() }); keepHash(); report(true); });
+  window.addEventListener("pagehide", () => {
+    if (!ep || !posKey || audio.readyState === 0) return;
+    write(posKey, { t: audio.currentTime, at: Date.now() }); keepHash(); report(true); });
 
   // ---- lock screen and headset controls
-  if ("mediaSession" in navigator && window.MediaMetadata) {
-    const art = ep.art ? [{ src: ep.art, sizes: "1400x1400", type: "image/jpeg" }] : [];
+  function describe() {
+    if (!("mediaSession" in navigator && window.MediaMetadata) || !ep) return;
+    const art = ep.art ? [{ src: ep.art, sizes: "640x640", type: "image/jpeg" }] : [];
     navigator.mediaSession.metadata = new MediaMetadata({ title: ep.title, artist: ep.show || "", album: ep.event || "", artwork: art });
+  }
+  if ("mediaSession" in navigator && window.MediaMetadata) {
     const handlers = {
       play: () => audio.play(), pause: () => audio.pause(),
       seekbackward: (d) => skip(-(d.seekOffset || 15)), seekforward: (d) => skip(d.seekOffset || 30),
@@ -177,6 +213,8 @@
       try { navigator.mediaSession.setActionHandler(name, handlers[name]); } catch (e) { /* not supported here */ }
     });
   }
+  if (onEpisodePage) describe();
+  else if (ep && ep.slug) offer(ep, false);
 
   // ---- keyboard: k or space play/pause, j back 15 s, l forward 30 s, < and > speed
   document.addEventListener("keydown", (event) => {
@@ -198,6 +236,25 @@
     const r = RATES[Math.min(RATES.length - 1, Math.max(0, (i < 0 ? 1 : i) + step))];
     setRate(r);
     write("clinex:rate", r);
+  }
+  // ---- share a moment: a link that opens the episode page at the current time
+  const share = $("share-moment");
+  if (share && dock.dataset.slug) {
+    share.hidden = false;
+    share.addEventListener("click", () => {
+      const t = Math.floor(audio.currentTime);
+      const link = location.origin + ep.url + (t > 0 ? "?t=" + t : "");
+      const done = (text) => { $("share-status").textContent = text; };
+      const fallback = () => {
+        $("share-fallback").hidden = false;
+        $("share-link").value = link;
+        $("share-link").select();
+        done("Copy the link below.");
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(link).then(() => done("Link to " + clock(t) + " copied."), fallback);
+      } else fallback();
+    });
   }
   showState();
   showTime();

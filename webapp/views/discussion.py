@@ -121,8 +121,11 @@ def post(slug: str):
 
 
 def _rejected(episode: Episode, form):
-    """Bad input: nothing is stored; the reason is shown on a page with the text kept."""
-    return render_template("comment_rejected.html", episode=episode, form=form), 400
+    """Bad input: nothing is stored; the episode page comes back with the reason beside the
+    field and the text still in the box."""
+    from .public import render_episode
+
+    return render_episode(episode, comment_form=form, status=400)
 
 
 def _own_comment(comment_id: int) -> Comment:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 
-from pipeline.models import Comment, CommentState, Role, User
+from pipeline.models import Comment, CommentState, Episode, Role, User
 
 from ..auth import role_required
 from ..db import db, get_or_404
@@ -22,7 +22,9 @@ def queue():
     recent = db().scalars(select(Comment).where(Comment.state.in_([CommentState.visible.value,
                                                                    CommentState.hidden.value]))
                           .order_by(Comment.created_at.desc()).limit(50)).all()
-    return render_template("moderation.html", pending=pending, recent=recent, form=ActionForm())
+    ids = {c.episode_id for c in [*pending, *recent]}
+    titles = dict(db().execute(select(Episode.id, Episode.title).where(Episode.id.in_(ids))).all()) if ids else {}
+    return render_template("moderation.html", pending=pending, recent=recent, form=ActionForm(), titles=titles)
 
 
 def _checked() -> None:

@@ -1,4 +1,4 @@
-"""Search across published titles, summaries and transcripts."""
+"""Search across published titles, summaries and transcripts, grouped per episode."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pipeline.text import strip_bidi_controls
 
 from ..db import db
 from ..members import is_member
-from ..search import MAX_QUERY, search
+from ..search import MAX_QUERY
+from ..search_groups import BadFilter, SearchFilters, filter_choices, grouped_search, parse_filters
 
 bp = Blueprint("search", __name__)
 
@@ -16,8 +17,14 @@ bp = Blueprint("search", __name__)
 @bp.get("/search")
 def results():
     query = strip_bidi_controls(request.args.get("q", ""))  # echoed in the box; stored text has none
+    error, filters, groups = None, SearchFilters(), []
     if len(query) > MAX_QUERY:
-        return render_template("search.html", q=query[:MAX_QUERY], hits=[],
-                               error=f"Searches may be at most {MAX_QUERY} characters."), 400
-    hits = search(db(), query, include_members_only=is_member())
-    return render_template("search.html", q=query, hits=hits, error=None)
+        query, error = query[:MAX_QUERY], f"Searches may be at most {MAX_QUERY} characters."
+    else:
+        try:
+            filters = parse_filters(request.args)
+            groups = grouped_search(db(), query, filters, include_members_only=is_member())
+        except BadFilter as exc:  # shown beside the filters, the query kept
+            error = str(exc)
+    return render_template("search.html", q=query, groups=groups, error=error, filters=filters,
+                           choices=filter_choices(db())), 400 if error else 200
