@@ -18,8 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .artwork import episode_cover_bytes
-from .audio import Chapter as ChapterTag
-from .audio import EpisodeTags, write_tags
+from .audio import ChapterFrame, EpisodeTags, write_tags
 from .cover import default_cover
 from .errors import WorkflowError
 from .keys import SITE_COVER, published_key, published_prefix
@@ -62,8 +61,9 @@ def publish_episode(ctx, session: Session, episode: Episode, actor: User | None,
     if audio is None:
         raise WorkflowError(f"Episode {episode.id} has no prepared audio yet; it cannot be published.")
     duration = episode.duration or audio.duration or 0.0
-    chapters = [ChapterTag(start=c.start, end=(episode.chapters[i + 1].start if i + 1 < len(episode.chapters) else duration),
-                           title=c.title) for i, c in enumerate(episode.chapters)]
+    chapters = [ChapterFrame(start=c.start,
+                             end=(episode.chapters[i + 1].start if i + 1 < len(episode.chapters) else duration),
+                             title=c.title) for i, c in enumerate(episode.chapters)]
     summary = episode.summary.markdown if episode.summary else ""
     tags = EpisodeTags(title=episode.title, artist=", ".join(p.person.name for p in episode.people) or ctx.settings.SHOW_AUTHOR,
                        album=episode.event.name if episode.event else ctx.settings.SHOW_TITLE,

@@ -5,7 +5,7 @@ May import: pipeline.errors. Nothing here knows of episodes, storage or the data
 """
 
 from .encode import normalize_and_encode
-from .id3 import Chapter, EpisodeTags, write_tags
+from .id3 import ChapterFrame, EpisodeTags, write_tags
 from .inspect import (
     DecodeCheck,
     decode_check,
@@ -18,7 +18,7 @@ from .loudness import choose_gain, measure_loudness
 from .types import AudioInfo, AudioOptions, LoudnessInfo, PreparedAudio
 
 __all__ = [
-    "AudioInfo", "LoudnessInfo", "AudioOptions", "PreparedAudio", "DecodeCheck", "Chapter", "EpisodeTags",
+    "AudioInfo", "LoudnessInfo", "AudioOptions", "PreparedAudio", "DecodeCheck", "ChapterFrame", "EpisodeTags",
     "probe", "validate_upload", "decode_check", "is_silent", "sniff_non_audio", "measure_loudness",
     "choose_gain", "normalize_and_encode", "write_tags",
 ]

@@ -37,7 +37,7 @@ _TAG_HEADER = 10  # the tag header and each v2.3 frame header are 10 bytes
 
 
 @dataclass
-class Chapter:
+class ChapterFrame:
     start: float
     end: float
     title: str
@@ -53,7 +53,7 @@ class EpisodeTags:
     genre: str = "Podcast"
     cover: bytes | None = None
     cover_mime: str = "image/jpeg"
-    chapters: list[Chapter] = field(default_factory=list)
+    chapters: list[ChapterFrame] = field(default_factory=list)
     url: str | None = None
 
 
@@ -94,7 +94,7 @@ def _id3_from(tags: EpisodeTags) -> ID3:
     return id3
 
 
-def _add_chapters(id3: ID3, chapters: list[Chapter]) -> None:
+def _add_chapters(id3: ID3, chapters: list[ChapterFrame]) -> None:
     chapters = sorted(chapters, key=lambda chapter: chapter.start)
     ids = [f"chp{index}" for index in range(len(chapters))]
     for element_id, chapter in zip(ids, chapters):

@@ -13,7 +13,7 @@ from mutagen.id3 import ID3
 
 from pipeline.audio import AudioOptions, normalize_and_encode, validate_upload
 from pipeline.errors import AudioError
-from pipeline.audio.id3 import Chapter, EpisodeTags, read_tags, write_tags
+from pipeline.audio.id3 import ChapterFrame, EpisodeTags, read_tags, write_tags
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audio"
 COVER = (FIXTURES / "bad" / "image_jpeg.mp3").read_bytes()  # a real JPEG, renamed for the bad set
@@ -27,7 +27,7 @@ def episode_tags(**changes) -> EpisodeTags:
         date="2024-05-17",
         comment="Panel on mid-face anatomy, cannula technique and vascular occlusion.",
         cover=COVER,
-        chapters=[Chapter(0.0, 3.5, "Anatomy"), Chapter(3.5, 8.2, "Hyaluronidase protocol — Q&A")],
+        chapters=[ChapterFrame(0.0, 3.5, "Anatomy"), ChapterFrame(3.5, 8.2, "Hyaluronidase protocol — Q&A")],
         url="https://clinical-exchange.example/episodes/tear-trough",
     )
     for key, value in changes.items():
@@ -106,9 +106,9 @@ def test_other_formats_cannot_be_tagged(tmp_path):
 
 # Titles of very different lengths: mutagen orders frames by size, which put "Complications"
 # second in ffmpeg's chapter list before chapters were written in time order.
-OUT_OF_SIZE_ORDER = [Chapter(0.0, 1.5, "Introduction to the mid-face and its fat compartments"),
-                     Chapter(1.5, 3.0, "Cannula"), Chapter(3.0, 4.5, "Needle technique around the orbit"),
-                     Chapter(4.5, 6.0, "Q&A"), Chapter(6.0, 8.2, "Complications")]
+OUT_OF_SIZE_ORDER = [ChapterFrame(0.0, 1.5, "Introduction to the mid-face and its fat compartments"),
+                     ChapterFrame(1.5, 3.0, "Cannula"), ChapterFrame(3.0, 4.5, "Needle technique around the orbit"),
+                     ChapterFrame(4.5, 6.0, "Q&A"), ChapterFrame(6.0, 8.2, "Complications")]
 
 
 def test_chapter_frames_are_stored_in_time_order(episode_mp3, tmp_path):
