@@ -391,3 +391,8 @@ class RateLimitHit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+# The community's tables live in their own package and share this Base; importing them here
+# registers them wherever the models are loaded (migrations, the schema check).
+from .community import models as community_models  # noqa: E402,F401
