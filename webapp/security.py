@@ -17,7 +17,7 @@ from pipeline.models import RateLimitHit, utcnow
 
 # name -> (how many, per how many seconds); CLINEX_RATE_LIMITS, then app.config["RATE_LIMITS"] override them
 DEFAULT_LIMITS = {"login": (10, 300), "signup": (5, 3600), "comment": (6, 60), "reset": (5, 3600),
-                  "upload": (30, 3600)}
+                  "upload": (30, 3600), "helpful": (30, 3600), "report": (10, 3600), "follow": (30, 3600)}
 
 
 def _origin(url: str) -> str:
