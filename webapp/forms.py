@@ -115,6 +115,7 @@ class EpisodeFieldsForm(FlaskForm):
 class UploadForm(EpisodeFieldsForm):
     audio = FileField("Recording (MP3, M4A, WAV, FLAC, OGG/Opus)")
     upload_id = HiddenField()
+    call_session = StringField("Session these notes summarize (calls for summaries)", validators=[Length(max=12)])
 
 
 class SegmentForm(FlaskForm):

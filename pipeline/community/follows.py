@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import ClinexError, NotFound
 from ..models import Episode, EpisodeStatus, EpisodeTag, Event, Tag, User
-from .models import Follow, Notification
+from .models import Follow
 
 TARGETS = {"tag": Tag, "event": Event, "summarizer": User}
 MAX_FOLLOWS = 500
@@ -70,12 +70,6 @@ def followed_episodes(session: Session, user_id: int, include_members_only: bool
     if not include_members_only:
         query = query.where(Episode.members_only.is_(False))
     return list(session.scalars(query.order_by(Episode.published_at.desc()).limit(limit)))
-
-
-def recent_replies(session: Session, user_id: int, limit: int = 30) -> list[Notification]:
-    return list(session.scalars(select(Notification).where(
-        Notification.user_id == user_id, Notification.kind.in_(("reply", "mention")))
-        .order_by(Notification.id.desc()).limit(limit)))
 
 
 def target_names(session: Session, follows: list[Follow]) -> list[tuple[Follow, str]]:

@@ -16,6 +16,7 @@ from pipeline.text import format_timestamp, parse_timestamp
 
 from .. import dispatcher
 from ..auth import role_required
+from ..community import review_outcome
 from ..corrections import add_mishearing, glossary_suggestions
 from ..db import ctx, db, get_or_404
 from ..forms import ActionForm, ChaptersForm, ReviewForm
@@ -80,6 +81,7 @@ def approve(episode_id: int):
     db().rollback()  # the job works in its own session; this one must not hold the row meanwhile
     approve_episode(ctx(), episode_id, _actor(), note=form.note.data or None)
     announce(current_app.config["CLINEX"], db(), episode_id)
+    review_outcome(episode_id, "approved", form.note.data)
     flash(f"Published “{title}”.")
     return redirect(url_for("review.queue"))
 
@@ -90,6 +92,7 @@ def send_back(episode_id: int):
     ep, form = _reviewed(episode_id)
     request_changes(db(), ep, _actor(), form.note.data or "")
     db().commit()
+    review_outcome(ep.id, "changes_requested", form.note.data)
     flash(f"Sent “{ep.title}” back to the summarizer.")
     return redirect(url_for("review.queue"))
 
