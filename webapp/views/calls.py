@@ -23,7 +23,9 @@ bp = Blueprint("calls", __name__, url_prefix="/calls")
 
 @bp.get("/")
 def index():
-    return render_template("calls.html", meetings=upcoming_meetings(db()), status=session_status)
+    meetings = upcoming_meetings(db())
+    needing = {m.id: sum(session_status(s) == "needs volunteer" for s in m.sessions) for m in meetings}
+    return render_template("calls.html", meetings=meetings, needing=needing)
 
 
 @bp.get("/<slug>")
