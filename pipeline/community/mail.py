@@ -116,10 +116,16 @@ def deliver(settings: Settings, email: EmailMessage) -> None:
                         f"{type(exc).__name__}: {exc}") from exc
 
 
-def _connect(settings: Settings) -> smtplib.SMTP:
+def tls_mode(settings: Settings) -> str:
+    """The configured TLS mode; raises ConfigError for one we do not know."""
     mode = settings.SMTP_TLS.lower()
     if mode not in TLS_MODES:
         raise ConfigError(f"CLINEX_SMTP_TLS must be one of {', '.join(TLS_MODES)}, not {settings.SMTP_TLS!r}.")
+    return mode
+
+
+def _connect(settings: Settings) -> smtplib.SMTP:
+    mode = tls_mode(settings)
     if mode == "ssl":
         return smtplib.SMTP_SSL(settings.SMTP_HOST, settings.SMTP_PORT, timeout=SMTP_TIMEOUT,
                                 context=ssl.create_default_context())
@@ -155,9 +161,12 @@ def _claim(session: Session, message_id: int, now: datetime) -> bool:
 def drain_outbox(sessions: sessionmaker[Session], settings: Settings, limit: int = 500,
                  now: datetime | None = None) -> DrainReport:
     """Send every message that is due; a failure puts the message back for later (or marks it
-    failed after MAIL_MAX_ATTEMPTS). Never raises for a mail server problem."""
+    failed after MAIL_MAX_ATTEMPTS). Never raises for a mail server problem; raises ConfigError
+    for an unknown CLINEX_SMTP_TLS before taking any message."""
     report = DrainReport()
     now = now or utcnow()
+    if settings.SMTP_HOST:
+        tls_mode(settings)  # a bad setting fails before any message is taken
     with sessions() as session:
         for message_id in _due_ids(session, now, limit):
             if _claim(session, message_id, now):
