@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..models import Episode, SiteValue, User, utcnow
@@ -152,13 +153,22 @@ def queue_digests(session: Session, settings: Settings, frequency: str, now: dat
     return DigestReport(frequency, len(digests), sum(len(d.items) for d in digests))
 
 
-def digest_due(session: Session, frequency: str, now: datetime | None = None) -> bool:
-    """Whether a period has passed since the last ``frequency`` digest (or none was made)."""
-    row = session.get(SiteValue, f"digest:{frequency}")
+def take_digest_turn(session: Session, frequency: str, now: datetime) -> bool:
+    """Claim making the due ``frequency`` digest (compare-and-set on its last-run value), so that
+    of several workers whose rounds meet, one makes it. The caller commits."""
+    key = f"digest:{frequency}"
+    row = session.get(SiteValue, key)
     if row is None:
+        try:
+            with session.begin_nested():
+                session.add(SiteValue(key=key, value=now.isoformat()))
+        except IntegrityError:
+            return False
         return True
-    last = datetime.fromisoformat(row.value)
-    return (now or utcnow()) - last >= PERIODS[frequency]
+    if now - datetime.fromisoformat(row.value) < PERIODS[frequency]:
+        return False
+    return session.execute(update(SiteValue).where(SiteValue.key == key, SiteValue.value == row.value)
+                           .values(value=now.isoformat())).rowcount == 1
 
 
 def deliver_mail(sessions: sessionmaker[Session], settings: Settings, digests: bool = True) -> DrainReport:
@@ -166,7 +176,9 @@ def deliver_mail(sessions: sessionmaker[Session], settings: Settings, digests: b
     instant mail, make any digest that is due, then send what the outbox holds."""
     with sessions.begin() as session:
         queue_instant_mail(session, settings)
-        for frequency in PERIODS if digests else ():
-            if digest_due(session, frequency):
-                queue_digests(session, settings, frequency)
+    for frequency in PERIODS if digests else ():
+        with sessions.begin() as session:
+            now = utcnow()
+            if take_digest_turn(session, frequency, now):
+                queue_digests(session, settings, frequency, now)
     return drain_outbox(sessions, settings)

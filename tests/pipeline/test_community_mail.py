@@ -114,3 +114,16 @@ def test_digest_gathers_daily_notifications_once(ctx, settings):
         [digest] = session.query(OutboxMessage).all()
         assert "Talk 0" in digest.body and "Talk 2" in digest.body and "/notifications/unsubscribe/" in digest.body
         assert {n.email for n in session.query(Notification)} == {"sent"}
+
+
+def test_a_mail_round_makes_each_digest_once_per_period(ctx, settings):
+    with ctx.sessions.begin() as session:
+        user = _member(session)
+        notify_many(session, [user.id], "new_episode", "New episode: “Talk”", "/episodes/t")
+    first = deliver_mail(ctx.sessions, settings)
+    assert len(first.sent) == 1 and "daily digest" in list_mailbox(settings)[0].subject
+    with ctx.sessions.begin() as session:
+        notify_many(session, [session.query(User).one().id], "new_episode", "New episode: “Next”", "/episodes/n")
+    assert deliver_mail(ctx.sessions, settings).sent == []  # the day is not over: it waits
+    with ctx.sessions() as session:
+        assert session.query(Notification).filter_by(email="daily").count() == 1

@@ -57,6 +57,9 @@ def test_follow_a_topic_then_a_new_episode_is_announced(app, ctx, as_role, episo
     feed = as_role(None).get(f"/feeds/private/{token}/following.xml")
     titles = etree.fromstring(feed.data).xpath("//item/title/text()")
     assert feed.status_code == 200 and "Tranexamic acid in melasma" in titles
+    from pipeline.models import SiteValue
+
+    assert not [v.key for v in session.query(SiteValue) if token in v.key + v.value]  # never stored in the clear
     assert as_role(None).get("/feeds/private/cxf_nope/following.xml").status_code == 404
     assert _form(listener, "/following", f"/follow/tag/{tag.id}", undo="1").status_code == 302
     assert session.query(Follow).filter_by(target_kind="tag").count() == 0

@@ -14,7 +14,7 @@ from pipeline.private_feeds import live_feed_token, note_use
 
 from ..auth import next_url, role_required
 from ..db import db
-from ..feed_data import episode_item, show_info
+from ..feed_data import TOKEN_PLACEHOLDER, episode_item, private_feed_body, show_info
 from ..forms import ActionForm
 from ..members import is_member
 from ..security import enforce
@@ -57,10 +57,13 @@ def following_feed(token: str):
     if note_use(row):
         session.commit()
     episodes = followed_episodes(session, row.user_id, include_members_only=True)
-    items = [item for ep in episodes if (item := episode_item(settings, ep, token)) is not None]
-    show = show_info(session, settings, path=f"/feeds/private/{token}/following.xml", title_suffix="Following",
-                     private=True)
-    response = Response(build_feed(show, items), content_type="application/rss+xml; charset=utf-8")
+    # Built with the placeholder, as the private feed is: the feed's podcast:guid is kept per
+    # path, and a token must never be stored in the clear.
+    items = [item for ep in episodes if (item := episode_item(settings, ep, TOKEN_PLACEHOLDER)) is not None]
+    show = show_info(session, settings, path=f"/feeds/private/{TOKEN_PLACEHOLDER}/following.xml",
+                     title_suffix="Following", private=True)
+    body = private_feed_body(build_feed(show, items), token)
+    response = Response(body, content_type="application/rss+xml; charset=utf-8")
     response.headers.update({"Cache-Control": "private, max-age=300", "X-Robots-Tag": "noindex"})
     return response
 
