@@ -15,6 +15,7 @@ from ..models import Episode, EpisodeStatus, Role, User, utcnow
 from ..text import slugify
 from .models import Meeting, MeetingSession
 from .notifications import notify_many
+from .profiles import clean_text
 
 MAX_SESSIONS = 200
 #: A meeting may be listed this far ahead at most, and stays listed this long after it ends.
@@ -74,10 +75,8 @@ def parse_sessions(text: str, tz: timezone = timezone.utc) -> list[SessionInput]
 
 
 def _check(data: MeetingInput) -> None:
-    from .profiles import _clean
-
-    for name, value in (("name", data.name), ("place", data.place), ("session title", "x")):
-        _clean(name, value)  # raises for markup or control characters
+    for name, value in (("name", data.name), ("place", data.place)):
+        clean_text(name, value)  # raises for markup or control characters
     if not (data.name or "").strip() or len(data.name) > 200 or len(data.place or "") > 200:
         raise CallError("A meeting needs a name (up to 200 characters); the place may have up to 200.")
     if data.ends_on < data.starts_on:
@@ -90,7 +89,7 @@ def _check(data: MeetingInput) -> None:
     if len(sessions) > MAX_SESSIONS:
         raise CallError(f"A meeting may have {MAX_SESSIONS} sessions at most.")
     for n, s in enumerate(sessions, start=1):
-        _clean("session title", s.title)
+        clean_text("session title", s.title)
         if not s.title or len(s.title) > 300:
             raise CallError(f"Session {n}: needs a title of up to 300 characters.")
         if not data.starts_on <= s.starts_at.date() <= data.ends_on:

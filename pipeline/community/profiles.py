@@ -17,7 +17,8 @@ from ..text import slugify
 from .models import CREDENTIALS, VISIBILITIES, Profile
 
 FIELDS = ("credentials", "specialty", "practice", "city")
-LIMITS = {"display_name": 120, "specialty": 120, "practice": 160, "city": 120, "bio": 1000}
+LIMITS = {"display_name": 120, "specialty": 120, "practice": 160, "city": 120, "bio": 1000, "name": 200,
+          "place": 200, "session title": 300}
 AVATAR_PIXELS = 256
 MAX_AVATAR_BYTES = 5 * 1024 * 1024
 _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!?][^>]*>|<\s*(script|style|svg|iframe)", re.I)
@@ -50,7 +51,7 @@ class ShownField:
     value: str
 
 
-def _clean(name: str, value: str | None) -> str | None:
+def clean_text(name: str, value: str | None) -> str | None:
     """Plain text: no tags, no control or direction-override characters, within the limit."""
     value = (value or "").strip()
     if not value:
@@ -68,7 +69,7 @@ def _clean(name: str, value: str | None) -> str | None:
 def _unique_handle(session: Session, wanted: str, user_id: int) -> str:
     base = slugify(wanted, 30).replace("-", "_") or "member"
     handle, n = base, 1
-    while (owner := session.scalar(select(Profile.user_id).where(Profile.handle == handle))) not in (None, user_id):
+    while session.scalar(select(Profile.user_id).where(Profile.handle == handle)) not in (None, user_id):
         n += 1
         handle = f"{base[:36]}{n}"
     return handle
@@ -99,17 +100,17 @@ def update_profile(session: Session, user: User, data: ProfileInput) -> Profile:
     """Check every field first, then save them all (a bad field changes nothing). Raises
     ProfileError naming the field."""
     profile = ensure_profile(session, user)
-    name = _clean("display_name", data.display_name)
+    name = clean_text("display_name", data.display_name)
     if not name:
         raise ProfileError("Display name is required.")
-    values = {f: _clean(f, getattr(data, f)) for f in FIELDS}
+    values = {f: clean_text(f, getattr(data, f)) for f in FIELDS}
     if values["credentials"] and values["credentials"] not in CREDENTIALS:
         raise ProfileError(f"Credentials: choose one of {', '.join(CREDENTIALS)}.")
     visibility = {f: (data.visibility or {}).get(f, getattr(profile, f"{f}_visibility")) for f in FIELDS}
     bad = [f for f, v in visibility.items() if v not in VISIBILITIES]
     if bad:
         raise ProfileError(f"Who sees your {bad[0]}: choose {', '.join(VISIBILITIES)}.")
-    bio, handle = _clean("bio", data.bio), _handle(session, profile, data.handle)
+    bio, handle = clean_text("bio", data.bio), _handle(session, profile, data.handle)
     user.display_name, profile.bio, profile.handle = name, bio, handle
     for f in FIELDS:
         setattr(profile, f, values[f])

@@ -134,7 +134,6 @@ def test_settings_page_and_mail_off(app, as_role, episode, session, users, setti
 def test_helpful_marks_standing_and_sort(app, as_role, episode, session, users):
     _trust(session, users["listener"], users["summarizer"])
     _post(as_role("listener"), episode["slug"], body="older comment")
-    first = _last_comment(session)
     _post(as_role("summarizer"), episode["slug"], body="newer comment")
     second = _last_comment(session)
     path = f"/episodes/{episode['slug']}"

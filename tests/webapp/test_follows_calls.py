@@ -94,7 +94,7 @@ def test_sent_back_tells_the_summarizer_with_the_note(app, ctx, as_role, session
     [(kind, text)] = _kinds(session, users["summarizer"])
     assert kind == "review" and "sent back: Please add the dosing table." in text
     page = as_role("summarizer").get("/notifications/").get_data(as_text=True)
-    assert "Please add the dosing table." in page and f"/notifications/" in page
+    assert "Please add the dosing table." in page and "/notifications/" in page
 
 
 def test_members_only_new_episodes_reach_members_only(ctx, session, users):

@@ -11,6 +11,7 @@ from flask_login import current_user
 from pipeline.community.calls import (CallError, MeetingInput, claim_session, create_meeting, meeting_by_slug,
                                       meetings_ics, parse_sessions, release_session, session_status,
                                       upcoming_meetings)
+from pipeline.errors import ClinexError
 from pipeline.models import Role, User
 
 from ..auth import role_required
@@ -52,7 +53,7 @@ def new():
                             starts_on=_day(form.starts_on.data, "first day"),
                             ends_on=_day(form.ends_on.data, "last day"), sessions=parse_sessions(form.sessions.data))
         found = create_meeting(db(), db().get(User, current_user.id), data)
-    except CallError as exc:
+    except ClinexError as exc:  # CallError, or markup or control characters in a name
         db().rollback()
         form.sessions.errors = [str(exc)]
         return render_template("call_new.html", form=form), 422
