@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import mailbox
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -100,20 +99,63 @@ def mailbox_path(settings: Settings) -> Path:
     return settings.instance_path / "mailbox"
 
 
-def deliver(settings: Settings, email: EmailMessage) -> None:
-    """Hand one message to the configured server, or to the instance's Maildir when there is
-    none. Raises MailError when the server is away or refuses it."""
-    if not settings.SMTP_HOST:
-        mailbox.Maildir(str(mailbox_path(settings)), create=True).add(email)
-        return
-    try:
-        with _connect(settings) as smtp:
-            if settings.SMTP_USER:
-                smtp.login(settings.SMTP_USER, settings.SMTP_PASSWORD)
-            smtp.send_message(email)
-    except (smtplib.SMTPException, OSError, socket.timeout) as exc:
-        raise MailError(f"The mail server {settings.SMTP_HOST}:{settings.SMTP_PORT} did not take the message: "
-                        f"{type(exc).__name__}: {exc}") from exc
+class Courier:
+    """Hands messages to the configured server over one connection for a whole drain
+    (reconnecting once if the server dropped it), or to the instance's Maildir when there is
+    no server. ``send`` raises MailError when the server is away or refuses a message."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+        self._box: mailbox.Maildir | None = None
+
+    def send(self, email: EmailMessage) -> None:
+        if not self.settings.SMTP_HOST:
+            self._box = self._box or mailbox.Maildir(str(mailbox_path(self.settings)), create=True)
+            self._box.add(email)
+            return
+        for last_try in (False, True):
+            try:
+                self._connection().send_message(email)
+                return
+            except smtplib.SMTPServerDisconnected as exc:  # an idle connection the server closed
+                self.close()
+                if last_try:
+                    raise self._error(exc) from exc
+            except (smtplib.SMTPException, OSError) as exc:
+                self.close()
+                raise self._error(exc) from exc
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._smtp is None:
+            try:
+                smtp = _connect(self.settings)
+                if self.settings.SMTP_USER:
+                    smtp.login(self.settings.SMTP_USER, self.settings.SMTP_PASSWORD)
+            except (smtplib.SMTPException, OSError) as exc:
+                raise self._error(exc, unreachable=True) from exc
+            self._smtp = smtp
+        return self._smtp
+
+    def _error(self, exc: BaseException, unreachable: bool = False) -> "MailError":
+        error = MailError(f"The mail server {self.settings.SMTP_HOST}:{self.settings.SMTP_PORT} did not take "
+                          f"the message: {type(exc).__name__}: {exc}")
+        error.unreachable = unreachable
+        return error
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):  # already broken: closing it is all we can do
+                smtp.close()
+
+    def __enter__(self) -> "Courier":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
 
 
 def tls_mode(settings: Settings) -> str:
@@ -147,49 +189,77 @@ def _due_ids(session: Session, now: datetime, limit: int) -> list[int]:
     )).order_by(OutboxMessage.id).limit(limit)))
 
 
-def _claim(session: Session, message_id: int, now: datetime) -> bool:
+def _claim(session: Session, ids: list[int], now: datetime) -> list[int]:
+    """Take the due messages among ``ids`` (compare-and-set on their state, one statement);
+    returns those this drainer now owns."""
     taken = session.execute(update(OutboxMessage).where(
-        OutboxMessage.id == message_id,
+        OutboxMessage.id.in_(ids),
         or_(OutboxMessage.state == "queued",
             (OutboxMessage.state == "sending") & (OutboxMessage.claimed_at < now - STUCK_SENDING)))
         .values(state="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
-        .execution_options(synchronize_session=False))
+        .returning(OutboxMessage.id).execution_options(synchronize_session=False)).scalars().all()
     session.commit()
-    return taken.rowcount == 1
+    return sorted(taken)
 
 
 def drain_outbox(sessions: sessionmaker[Session], settings: Settings, limit: int = 500,
-                 now: datetime | None = None) -> DrainReport:
-    """Send every message that is due; a failure puts the message back for later (or marks it
-    failed after MAIL_MAX_ATTEMPTS). Never raises for a mail server problem; raises ConfigError
-    for an unknown CLINEX_SMTP_TLS before taking any message."""
+                 now: datetime | None = None, batch: int = 100) -> DrainReport:
+    """Send up to ``limit`` messages that are due, over one connection; a failure puts the
+    message back for later (or marks it failed after MAIL_MAX_ATTEMPTS), and a server that cannot
+    be reached ends the drain, the rest of the batch going back to wait. Never raises for a mail
+    server problem; raises ConfigError for an unknown CLINEX_SMTP_TLS before taking any message."""
     report = DrainReport()
     now = now or utcnow()
     if settings.SMTP_HOST:
         tls_mode(settings)  # a bad setting fails before any message is taken
-    with sessions() as session:
-        for message_id in _due_ids(session, now, limit):
-            if _claim(session, message_id, now):
-                _send_one(session, settings, message_id, now, report)
+    with sessions() as session, Courier(settings) as courier:
+        while len(report.sent) + len(report.retrying) + len(report.failed) < limit:
+            claimed = _claim(session, _due_ids(session, now, min(batch, limit - _done(report))), now)
+            if not claimed:
+                break
+            for n, message_id in enumerate(claimed):
+                if not _send_one(session, courier, settings, message_id, now, report):
+                    _put_back(session, claimed[n + 1:], settings, now, report)
+                    return report
     return report
 
 
-def _send_one(session: Session, settings: Settings, message_id: int, now: datetime, report: DrainReport) -> None:
+def _done(report: DrainReport) -> int:
+    return len(report.sent) + len(report.retrying) + len(report.failed)
+
+
+def _send_one(session: Session, courier: Courier, settings: Settings, message_id: int, now: datetime,
+              report: DrainReport) -> bool:
+    """Send one claimed message and record how it went; False when the server cannot be reached."""
     message = session.get(OutboxMessage, message_id, populate_existing=True)
     try:
-        deliver(settings, build_email(settings, message))
+        courier.send(build_email(settings, message))
     except MailError as exc:
-        message.last_error = str(exc)[:500]
-        if message.attempts >= settings.MAIL_MAX_ATTEMPTS:
-            message.state = "failed"
-            report.failed.append(message_id)
-        else:
-            message.state, message.next_attempt_at = "queued", now + retry_delay(message.attempts)
-            report.retrying.append(message_id)
+        _failed(message, settings, now, str(exc), report)
+        session.commit()
         log.warning("mail %s not sent (attempt %s): %s", message_id, message.attempts, exc)
+        return not getattr(exc, "unreachable", False)
+    message.state, message.sent_at, message.last_error = "sent", utcnow(), None
+    report.sent.append(message_id)
+    session.commit()
+    return True
+
+
+def _failed(message: OutboxMessage, settings: Settings, now: datetime, error: str, report: DrainReport) -> None:
+    message.last_error = error[:500]
+    if message.attempts >= settings.MAIL_MAX_ATTEMPTS:
+        message.state = "failed"
+        report.failed.append(message.id)
     else:
-        message.state, message.sent_at, message.last_error = "sent", utcnow(), None
-        report.sent.append(message_id)
+        message.state, message.next_attempt_at = "queued", now + retry_delay(message.attempts)
+        report.retrying.append(message.id)
+
+
+def _put_back(session: Session, ids: list[int], settings: Settings, now: datetime, report: DrainReport) -> None:
+    """Claimed messages not tried because the server is away: they wait like the one that failed."""
+    for message_id in ids:
+        _failed(session.get(OutboxMessage, message_id), settings, now, "not tried: the mail server was away",
+                report)
     session.commit()
 
 

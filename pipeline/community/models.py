@@ -47,7 +47,9 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at"),
-                      Index("ix_notifications_email_created", "email", "created_at"))
+                      Index("ix_notifications_email_created", "email", "created_at"),
+                      Index("ix_notifications_episode_kind", "episode_id", "kind"),
+                      Index("ix_notifications_comment", "comment_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))

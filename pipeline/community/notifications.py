@@ -61,11 +61,20 @@ def notify_many(session: Session, user_ids: Iterable[int], kind: str, text: str,
     return len(rows)
 
 
-def _active_users(session: Session, ids: list[int]) -> dict[int, User]:
+@dataclass(frozen=True)
+class Recipient:
+    """What ``can_see`` reads of an account, without loading thousands of ORM objects."""
+
+    id: int
+    role: str
+    active: bool = True
+
+
+def _active_users(session: Session, ids: list[int]) -> dict[int, Recipient]:
     found = {}
     for start in range(0, len(ids), 900):
-        found.update({u.id: u for u in session.scalars(
-            select(User).where(User.id.in_(ids[start:start + 900]), User.active.is_(True)))})
+        found.update({uid: Recipient(uid, role) for uid, role in session.execute(
+            select(User.id, User.role).where(User.id.in_(ids[start:start + 900]), User.active.is_(True)))})
     return found
 
 

@@ -127,3 +127,16 @@ def test_a_mail_round_makes_each_digest_once_per_period(ctx, settings):
     assert deliver_mail(ctx.sessions, settings).sent == []  # the day is not over: it waits
     with ctx.sessions() as session:
         assert session.query(Notification).filter_by(email="daily").count() == 1
+
+
+def test_a_dead_server_ends_the_drain_and_every_message_waits(mail_ctx):
+    sessions, settings, sink = mail_ctx
+    with sessions.begin() as session:
+        for n in range(3):
+            queue_mail(session, f"m{n}@example.org", f"s{n}", "b")
+    sink.stop()
+    report = drain_outbox(sessions, settings)
+    assert len(report.retrying) == 3 and not report.sent  # one connection attempt, the rest put back
+    sink.start()
+    later = drain_outbox(sessions, settings, now=utcnow() + timedelta(minutes=2))
+    assert len(later.sent) == 3 and sorted(m["To"] for m in sink.messages) == [f"m{n}@example.org" for n in range(3)]

@@ -145,6 +145,8 @@ def upgrade() -> None:
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index('ix_notifications_email_created', ['email', 'created_at'], unique=False)
         batch_op.create_index('ix_notifications_user_read', ['user_id', 'read_at'], unique=False)
+        batch_op.create_index('ix_notifications_episode_kind', ['episode_id', 'kind'], unique=False)
+        batch_op.create_index('ix_notifications_comment', ['comment_id'], unique=False)
 
     op.create_table('reports',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -170,6 +172,8 @@ def downgrade() -> None:
 
     op.drop_table('reports')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_notifications_comment')
+        batch_op.drop_index('ix_notifications_episode_kind')
         batch_op.drop_index('ix_notifications_user_read')
         batch_op.drop_index('ix_notifications_email_created')
 
