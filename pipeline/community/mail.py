@@ -111,7 +111,8 @@ class Courier:
 
     def send(self, email: EmailMessage) -> None:
         if not self.settings.SMTP_HOST:
-            self._box = self._box or mailbox.Maildir(str(mailbox_path(self.settings)), create=True)
+            if self._box is None:  # not ``or``: a Maildir's truth value lists the whole folder
+                self._box = mailbox.Maildir(str(mailbox_path(self.settings)), create=True)
             self._box.add(email)
             return
         for last_try in (False, True):
