@@ -217,3 +217,17 @@ def test_notes_uploaded_for_a_claimed_session_are_linked(app, as_role, session, 
     assert session.get(MeetingSession, first.id).episode_id == ep.id
     page = as_role(None).get(f"/calls/{first.meeting.slug}").get_data(as_text=True)
     assert "notes submitted by" in page
+
+
+def test_a_members_only_summary_is_not_linked_for_visitors(ctx, as_role, session, users):
+    ep = make_episode(ctx, session, title="Members briefing", author=session.get(User, users["summarizer"]))
+    ep.members_only = True
+    meeting = Meeting(name="Webinar", slug="webinar", starts_on=date.today(), ends_on=date.today())
+    meeting.sessions = [MeetingSession(title="Briefing", starts_at=datetime.now(timezone.utc),
+                                       ends_at=datetime.now(timezone.utc), claimed_by_id=users["summarizer"],
+                                       episode_id=ep.id)]
+    session.add(meeting)
+    session.commit()
+    visitor = as_role(None).get("/calls/webinar").get_data(as_text=True)
+    assert "summarized (for members" in visitor and ep.slug not in visitor
+    assert f"/episodes/{ep.slug}" in as_role("listener").get("/calls/webinar").get_data(as_text=True)
