@@ -7,6 +7,7 @@ from flask import flash, request
 from pipeline.community.calls import check_session_for_notes, claimed_sessions, link_notes
 from pipeline.community.models import MeetingSession
 from pipeline.errors import ClinexError
+from pipeline.notes import parse_notes
 from pipeline.models import Episode, User
 
 from .db import db
@@ -18,9 +19,21 @@ def call_choices(user: User) -> dict:
     return {"call_sessions": claimed_sessions(db(), user.id), "call_selected": wanted}
 
 
+def _from_front_matter(notes_text: str | None) -> str:
+    """The notes' ``session:`` field, if they parse (bad notes are refused later, by the ingest)."""
+    if not (notes_text or "").strip():
+        return ""
+    try:
+        found = parse_notes(notes_text).meta.call_session
+    except ClinexError:
+        return ""
+    return str(found) if found is not None else ""
+
+
 def checked_call_session(form, user: User) -> MeetingSession | None:
-    """The chosen session if the notes may be linked to it; else None with the reason on the form."""
-    raw = (form.call_session.data or "").strip()
+    """The session chosen on the form (else named by the notes' front matter ``session:``) if the
+    notes may be linked to it; else None with the reason on the form."""
+    raw = (form.call_session.data or "").strip() or _from_front_matter(form.notes.data)
     if not raw:
         return None
     if not raw.isdigit():

@@ -6,6 +6,7 @@ link forwarded or altered cannot touch anyone else's settings."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -69,15 +70,21 @@ def set_pref(session: Session, user_id: int, kind: str, site: bool | None = None
     return prefs_of(session, user_id)[kind if kind != "*" else "reply"]
 
 
+@functools.lru_cache(maxsize=8)
+def _serializer(secret: str) -> URLSafeSerializer:
+    # one per key: deriving the signing key anew for each link was most of a digest run's time
+    return URLSafeSerializer(secret, salt=SALT)
+
+
 def settings_token(secret: str, user_id: int, kind: str, email: str) -> str:
-    return URLSafeSerializer(secret, salt=SALT).dumps({"u": user_id, "k": kind, "e": email})
+    return _serializer(secret).dumps({"u": user_id, "k": kind, "e": email})
 
 
 def read_settings_token(secret: str, token: str) -> tuple[int, str, str]:
     """(account id, kind, mail mode) of a link made by ``settings_token``. Raises ClinexError for
     a link that was altered, truncated or made with another key."""
     try:
-        data = URLSafeSerializer(secret, salt=SALT).loads(token[:500])
+        data = _serializer(secret).loads(token[:500])
         user_id, kind, email = int(data["u"]), str(data["k"]), str(data["e"])
     except (BadSignature, KeyError, TypeError, ValueError):
         raise ClinexError("This link is damaged or was not made by this site; use the one in the email, "

@@ -231,3 +231,17 @@ def test_a_members_only_summary_is_not_linked_for_visitors(ctx, as_role, session
     visitor = as_role(None).get("/calls/webinar").get_data(as_text=True)
     assert "summarized (for members" in visitor and ep.slug not in visitor
     assert f"/episodes/{ep.slug}" in as_role("listener").get("/calls/webinar").get_data(as_text=True)
+
+
+def test_the_notes_front_matter_can_name_the_session(app, as_role, session, users):
+    app.extensions["clinex_dispatcher"] = Recorder()
+    summarizer = as_role("summarizer")
+    _meeting(summarizer)
+    first, _second = session.query(Meeting).one().sessions
+    bad = _upload(summarizer, notes="---\nsession: 99999\n---\n# Lasers\n")
+    assert bad.status_code == 422 and "No such session" in bad.get_data(as_text=True)
+    assert session.query(Episode).count() == 0
+    response = _upload(summarizer, notes=f"---\nsession: {first.id}\n---\n# Lasers\n- gently\n")
+    assert response.status_code == 302, response.get_data(as_text=True)[-500:]
+    session.expire_all()
+    assert session.get(MeetingSession, first.id).episode_id == session.query(Episode).one().id
