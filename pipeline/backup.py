@@ -24,7 +24,7 @@ from typing import Any, Iterator
 from sqlalchemy import Date, DateTime, Integer, LargeBinary, func, insert, select, text
 from sqlalchemy.engine import Connection
 
-from . import models  # noqa: F401  (registers the tables on Base.metadata)
+from . import schema  # noqa: F401  (registers every table on Base.metadata)
 from .db import Base
 from .errors import ClinexError
 from .jobs import JobContext

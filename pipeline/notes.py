@@ -34,7 +34,7 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.+)$")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 KNOWN_KEYS = {"title", "event", "date", "speakers", "tags", "explicit", "season", "episode", "episode_type", "language",
-              "members_only"}
+              "members_only", "session"}
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,7 @@ class EpisodeMeta:
     number: int | None = None
     episode_type: str = "full"
     members_only: bool = False
+    call_session: int | None = None  # front matter ``session``: the call-for-summaries session these notes cover
 
     def merged_over(self, base: "EpisodeMeta") -> "EpisodeMeta":
         """Fields set here win over ``base`` (command-line flags over front matter)."""
@@ -89,7 +90,8 @@ class EpisodeMeta:
             season=self.season if self.season is not None else base.season,
             number=self.number if self.number is not None else base.number,
             episode_type=self.episode_type if self.episode_type != "full" else base.episode_type,
-            members_only=self.members_only or base.members_only)
+            members_only=self.members_only or base.members_only,
+            call_session=self.call_session if self.call_session is not None else base.call_session)
 
 
 @dataclass
@@ -178,7 +180,8 @@ def _meta_from_yaml(source: str) -> EpisodeMeta:
         tags=_tags(data.get("tags")), explicit=_bool(data.get("explicit", False), "explicit"),
         members_only=_bool(data.get("members_only", False), "members_only"),
         season=_int(data.get("season"), "season"), number=_int(data.get("episode"), "episode"),
-        episode_type=_episode_type(data.get("episode_type", "full")))
+        episode_type=_episode_type(data.get("episode_type", "full")),
+        call_session=_int(data.get("session"), "session"))
 
 
 def _text(data: dict, key: str, limit: int) -> str | None:

@@ -3,7 +3,8 @@ the ``clinex`` commands): approve (publish), send back, unpublish, retry.
 
 Each takes the context and IDs, opens its own transaction and raises a ClinexError the faces
 translate (WorkflowError when the episode's state does not allow it, NotFound for an unknown
-episode or editor). After a decision that changes what the feeds show, the context's
+episode or editor). The summarizer (and, on approval, the followers) are notified in the same
+transaction as the decision. After a decision that changes what the feeds show, the context's
 ``feeds_changed`` hooks run (the web package adds the WebSub ping there); a hook that fails
 never undoes the decision.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from .community import notify_review_outcome
 from .errors import NotFound, WorkflowError
 from .jobs import JobContext, TransientJobError, fail_job, requeue_failed, run_claimed_job, worker_name
 from .models import Episode, EpisodeStatus, Job, JobKind, JobState, User, utcnow
@@ -38,6 +40,7 @@ def approve(ctx: JobContext, episode_id: int, actor_id: int | None = None, note:
         job = session.get(Job, job_id)
         if job.state != JobState.succeeded.value:
             raise WorkflowError(f"Episode {episode_id} was not published: {job.error or job.state}.")
+        notify_review_outcome(session, session.get(Episode, episode_id), "approved", note)
     ctx.announce_feeds_changed(episode_id)
     return job_id
 
@@ -59,7 +62,9 @@ def _start_publish_job(ctx: JobContext, episode_id: int, note: str | None) -> in
 def send_back(ctx: JobContext, episode_id: int, actor_id: int | None, note: str | None) -> None:
     """Return the episode to its summarizer with the editor's note (required)."""
     with ctx.session() as session:
-        request_changes(session, _episode(session, episode_id), _user(session, actor_id), note)
+        episode = _episode(session, episode_id)
+        request_changes(session, episode, _user(session, actor_id), note)
+        notify_review_outcome(session, episode, "changes_requested", note)
 
 
 def request_changes(session: Session, episode: Episode, actor: User | None, note: str | None) -> None:

@@ -52,7 +52,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AUDIO_MP3_QUALITY", 7, "MP3 encoder quality (LAME -q), 0 (slowest, best) to 9 (fastest); 7 encodes about 1.8x faster than LAME's default 5.", int),
     Setting("MAX_UPLOAD_BYTES", 2 * 1024**3, "Largest accepted upload in bytes.", int),
     Setting("MAX_DURATION_SECONDS", 3 * 3600, "Longest accepted recording in seconds.", int),
-    Setting("RATE_LIMITS", "", "Rate limits over the defaults, comma-separated name=count/seconds: login (failed sign-ins per address, high enough for a clinic behind one NAT) 100/900, signup 5/3600, comment 6/60, reset 5/3600, upload 30/3600 (per account or address)."),
+    Setting("RATE_LIMITS", "", "Rate limits over the defaults, comma-separated name=count/seconds: login (failed sign-ins per address, high enough for a clinic behind one NAT) 100/900, signup 5/3600, comment 6/60, reset 5/3600, upload 30/3600, helpful 30/3600, report 10/3600, follow 30/3600 (per account or address)."),
     Setting("SIGNIN_DELAY", "5/30/900", "Per-account slow-down of failed sign-ins, free/first/longest: the first `free` failures in a day (since the last success) are tried at once; after them the account waits `first` seconds before the next try, the wait doubling with each further failure up to `longest`; never a lock. Each browser that signed in to the account before (signed device cookie) has a count of its own, so failures elsewhere do not keep it waiting."),
     Setting("SHOW_TITLE", "Clinical Exchange", "Podcast title."),
     Setting("SHOW_DESCRIPTION", "Conference lectures, webinars and round tables on cosmetic medicine, summarized by the colleagues who were there.", "Podcast description."),
@@ -63,6 +63,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SHOW_CATEGORY", "Health & Fitness/Medicine", "Apple Podcasts category, 'Category/Subcategory'."),
     Setting("SHOW_EXPLICIT", False, "Whether the show as a whole is explicit.", bool),
     Setting("FUNDING_URL", "", "podcast:funding link; empty leaves it out."),
+    Setting("SMTP_HOST", "", "Mail server for notifications; empty means no server: each message is written to INSTANCE_PATH/mailbox (list them with `clinex mail`)."),
+    Setting("SMTP_PORT", 587, "Mail server port.", int),
+    Setting("SMTP_TLS", "starttls", "How mail is encrypted: starttls, ssl (implicit TLS, usually port 465) or none (loopback only)."),
+    Setting("SMTP_USER", "", "Mail server user name; empty means no login."),
+    Setting("SMTP_PASSWORD", "", "Mail server password."),
+    Setting("MAIL_FROM", "Clinical Exchange <notifications@clinical-exchange.example>", "From address of notification mail."),
+    Setting("MAIL_MAX_ATTEMPTS", 12, "Attempts to send one message before it is marked failed (waits double from 30 s, at most an hour apart; `clinex mail --retry-failed` queues failed ones again).", int),
     Setting("WEBSUB_HUB", "", "WebSub hub URL; when set, feeds carry rel=hub and publishing pings it."),
 )
 

@@ -161,3 +161,44 @@ def require_module(name: str):
         return __import__(name)
     except ImportError:
         service_missing(f"the Python package {name!r}")
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a loopback port keeping what it receives; ``stop`` and
+    ``start`` take it down and bring it back on the same port."""
+
+    def __init__(self):
+        require_module("aiosmtpd.controller")  # a failure under CI=true when it is not installed
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        self.port = free_port()
+        self._controller_class = Controller
+        self.running = False
+
+    async def handle_DATA(self, _server, _session, envelope):  # aiosmtpd's handler hook
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def start(self) -> "SmtpSink":
+        self.controller = self._controller_class(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        self.running = True
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+        self.running = False
+
+    def settings(self) -> dict:
+        return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": self.port, "SMTP_TLS": "none"}
+
+
+@pytest.fixture
+def smtp_sink():
+    sink = SmtpSink().start()
+    yield sink
+    if sink.running:
+        sink.stop()

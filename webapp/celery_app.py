@@ -101,5 +101,10 @@ def start_worker(settings: Settings, concurrency: int = 1, loglevel: str = "INFO
     recovery = JobRecovery(celery)
     signals.worker_ready.connect(recovery.start, weak=False)
     signals.worker_shutdown.connect(recovery.stop, weak=False)
+    from .mail_rounds import MailRounds  # notification mail: reminders, digests, outbox retries
+
+    mail = MailRounds(settings)
+    signals.worker_ready.connect(mail.start, weak=False)
+    signals.worker_shutdown.connect(mail.stop, weak=False)
     celery.worker_main(["worker", f"--concurrency={concurrency}", "--pool=solo" if concurrency == 1 else "--pool=prefork",
                         f"--loglevel={loglevel}", "-Q", "clinex", "--without-gossip", "--without-mingle"])

@@ -289,6 +289,32 @@ def worker(concurrency: int, loglevel: str) -> None:
     ops.run_worker(concurrency, loglevel)
 
 
+@main.command("mail")
+@click.option("--send", is_flag=True, help="Run a mail round now: reminders, instant mail, due digests, then the outbox.")
+@click.option("--digest", type=click.Choice(["daily", "weekly"]), help="Make that digest now (and send it).")
+@click.option("--retry-failed", "retry", is_flag=True, help="Queue mail that ran out of attempts again.")
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def mail_command(send: bool, digest: str | None, retry: bool, as_json: bool) -> None:
+    """List the messages in the embedded mailbox (INSTANCE_PATH/mailbox), sending first if asked."""
+    from .community_ops import mail
+
+    _print_mail(mail(send=send, digest=digest, retry=retry), as_json)
+
+
+def _print_mail(run, as_json: bool) -> None:
+    if as_json:
+        return echo_json([e.__dict__ for e in run.mailbox])
+    if run.report is not None:
+        r = run.report
+        click.echo(f"Sent {len(r.sent)}, waiting to retry {len(r.retrying)}, failed {len(r.failed)}."
+                   + (f" Digest for {run.digest_members} member(s)." if run.digest else ""))
+    for e in run.mailbox:
+        click.echo(f"{e.date}  {e.to}  {e.subject}")
+    if not run.mailbox:
+        click.echo("The mailbox is empty (with CLINEX_SMTP_HOST set, mail goes to that server instead).")
+
+
 @main.command("settings")
 @friendly
 def settings_command() -> None:

@@ -137,6 +137,7 @@ class EpisodeFieldsForm(Form):
 class UploadForm(EpisodeFieldsForm):
     audio = FileField("Recording (MP3, M4A, WAV, FLAC, OGG/Opus)")
     upload_id = HiddenField()
+    call_session = StringField("Session these notes summarize (calls for summaries)", validators=[Length(max=12)])
 
 
 class SegmentForm(Form):

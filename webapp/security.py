@@ -22,7 +22,7 @@ from pipeline.sign_in import parse_delay_policy
 # "login" counts failed sign-ins per address: high enough that a clinic behind one NAT address
 # is not stopped by its staff's typos; guessing one account is slowed per account instead.
 DEFAULT_LIMITS = {"login": (100, 900), "signup": (5, 3600), "comment": (6, 60), "reset": (5, 3600),
-                  "upload": (30, 3600)}
+                  "upload": (30, 3600), "helpful": (30, 3600), "report": (10, 3600), "follow": (30, 3600)}
 
 
 def _origin(url: str) -> str:

@@ -1,6 +1,6 @@
 from alembic import context
 
-from pipeline import models  # noqa: F401  (registers every table on Base.metadata)
+from pipeline import schema  # noqa: F401  (registers every table on Base.metadata)
 from pipeline.db import Base, make_engine
 
 target_metadata = Base.metadata

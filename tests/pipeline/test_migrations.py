@@ -3,14 +3,15 @@
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from pipeline.db import Base, make_engine
+from pipeline.db import make_engine
+from pipeline import schema
 from pipeline.migrate import current_revision, upgrade_database
 
 
 def _diff(url: str) -> list:
     engine = make_engine(url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
     engine.dispose()
     return [d for d in diff if not _ignorable(d)]
 

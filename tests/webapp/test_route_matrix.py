@@ -46,6 +46,16 @@ EXPECTED = {
     "admin.delete_tag": EDITORS, "admin.users": EDITORS, "admin.update_user": EDITORS,
     "admin.user_reset_link": EDITORS, "admin.sign_ins": EDITORS, "admin.revoke_user_feeds": EDITORS,
     "api.create": TOKEN_ONLY, "api.show": TOKEN_ONLY, "api.submit": TOKEN_ONLY,
+    "profiles.show": EVERYONE, "profiles.avatar": EVERYONE, "profiles.edit": SIGNED_IN,
+    "profiles.helpful": SIGNED_IN, "profiles.contributors": EVERYONE,
+    "notifications.index": SIGNED_IN, "notifications.open_one": SIGNED_IN, "notifications.read_all": SIGNED_IN,
+    "notifications.settings": SIGNED_IN,
+    "notifications.unsubscribe": EVERYONE,  # the signed link is the credential, no sign-in
+    "follows.toggle": SIGNED_IN, "follows.following": SIGNED_IN,
+    "follows.following_feed": EVERYONE,  # a private feed token is the credential
+    "reports.report": SIGNED_IN, "reports.queue": EDITORS, "reports.act": EDITORS, "reports.member": EDITORS,
+    "calls.index": EVERYONE, "calls.meeting": EVERYONE, "calls.ics": EVERYONE, "calls.new": STUDIO,
+    "calls.claim": STUDIO,
 }
 
 
@@ -69,12 +79,15 @@ def world(app, ctx, session, users, episode):
         "tag_id": tag.id, "term_id": term.id, "segment_id": ep.transcript.segments[0].id, "upload_id": "0" * 32,
         "token": make_reset_token(session.get(User, users["listener"]), app.config["SECRET_KEY"]),
         "token_id": session.query(FeedToken).one().id, "uuid": ep.uuid, "name": "p.mp3", "ext": "vtt",
-        "filename": "site.css",
+        "filename": "site.css", "kind": "tag", "target_id": tag.id, "action": "hide", "session_id": 1,
+        "notification_id": 1,
         "by_endpoint": {"public.tag": {"slug": "melasma"}, "feeds.tag_feed": {"slug": "melasma"},
                         "public.event": {"slug": "aesthetic-lasers-summit"},
                         "feeds.event_feed": {"slug": "aesthetic-lasers-summit"},
                         "public.speaker": {"slug": "ana-ribeiro"}, "feeds.speaker_feed": {"slug": "ana-ribeiro"},
-                        "feeds.private_feed": {"token": feed_token}},
+                        "feeds.private_feed": {"token": feed_token},
+                        "follows.following_feed": {"token": feed_token},
+                        "calls.claim": {"action": "claim"}, "reports.member": {"action": "suspend"}},
     }
 
 

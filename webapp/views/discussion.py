@@ -16,7 +16,10 @@ from sqlalchemy import select
 from pipeline.models import Comment, CommentState, Episode, Role, User, utcnow
 from pipeline.text import format_timestamp, parse_timestamp
 
+from pipeline.community.profiles import ensure_profile
+
 from ..auth import role_required
+from ..community import comment_now_visible
 from ..db import db, get_or_404, published_or_404
 from ..forms import ActionForm, CommentEditForm, CommentForm
 from ..security import enforce
@@ -114,7 +117,9 @@ def post(slug: str):
                       body=form.body.data.strip(), timestamp=seconds,
                       state=CommentState.visible.value if author.trusted else CommentState.pending.value)
     db().add(comment)
+    ensure_profile(db(), author)  # so others can @mention the author from now on
     db().commit()
+    comment_now_visible(comment)
     if not author.trusted:
         flash("Thanks! Your comment will appear once an editor has seen it.")
     return redirect(url_for("public.episode", slug=episode.slug) + f"#c{comment.id}")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from pipeline.models import Comment, CommentState, Episode, Role, User
 
 from ..auth import role_required
+from ..community import comment_now_visible
 from ..db import db, get_or_404
 from ..forms import ActionForm
 
@@ -39,6 +40,7 @@ def _set_state(comment_id: int, state: CommentState, message: str):
         abort(409, "The author deleted this comment; it cannot be shown again.")
     comment.state = state.value
     db().commit()
+    comment_now_visible(comment)
     flash(message)
     return redirect(url_for("moderation.queue"))
 
@@ -62,9 +64,13 @@ def trust(user_id: int):
     _checked()
     user = get_or_404(User, user_id)
     user.trusted = True
+    shown = []
     for comment in db().scalars(select(Comment).where(Comment.author_id == user.id,
                                                       Comment.state == CommentState.pending.value)):
         comment.state = CommentState.visible.value
+        shown.append(comment)
     db().commit()
+    for comment in shown:
+        comment_now_visible(comment)
     flash(f"{user.display_name} is trusted; their comments appear without waiting.")
     return redirect(url_for("moderation.queue"))

@@ -129,14 +129,14 @@ def favicon():
 def tag(slug: str):
     found = db().scalars(select(Tag).where(Tag.slug == slug)).first() or abort(404, "No such topic.")
     return render_template("listing.html", heading=found.name, kind="Topic", description=found.description,
-                           feed_path=f"/tags/{slug}/feed.xml", episodes=published_episodes(db(), tag=found, include_members_only=is_member()))
+                           feed_path=f"/tags/{slug}/feed.xml", follow=("tag", found.id), tag=found, episodes=published_episodes(db(), tag=found, include_members_only=is_member()))
 
 
 @bp.get("/events/<slug>")
 def event(slug: str):
     found = db().scalars(select(Event).where(Event.slug == slug)).first() or abort(404, "No such event.")
     return render_template("listing.html", heading=found.name, kind="Event", description=found.description,
-                           place=found.place, feed_path=f"/events/{slug}/feed.xml",
+                           place=found.place, feed_path=f"/events/{slug}/feed.xml", follow=("event", found.id),
                            episodes=published_episodes(db(), event_id=found.id, include_members_only=is_member()))
 
 

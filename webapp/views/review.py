@@ -16,6 +16,7 @@ from pipeline.text import format_timestamp, parse_timestamp
 
 from .. import dispatcher
 from ..auth import role_required
+from ..community import deliver_soon
 from ..corrections import add_mishearing, glossary_suggestions
 from ..db import ctx, db, get_or_404
 from ..forms import ActionForm, ChaptersForm, ReviewForm
@@ -73,6 +74,7 @@ def _decide(episode_id: int, decision, said: str, then: str | None = None):
     title = ep.title
     db().rollback()  # the decision works in its own session; this one must not hold the row meanwhile
     decision(ctx(), episode_id, current_user.id, form.note.data or None)
+    deliver_soon()  # the mail the decision's notifications owe
     flash(said.format(title=title))
     return redirect(then or url_for("review.queue"))
 

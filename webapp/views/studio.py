@@ -14,6 +14,7 @@ from pipeline.workflow import transition
 
 from .. import dispatcher
 from ..auth import can_manage, role_required
+from ..calls_studio import call_choices, checked_call_session, link_call_session
 from ..corrections import apply_correction
 from ..db import ctx, db, get_or_404
 from ..episode_edit import apply_fields, fields_of
@@ -55,13 +56,17 @@ def index():
 def upload():
     form = UploadForm()
     if not form.validate_on_submit():
-        return render_template("studio_upload.html", form=form), 400 if form.errors else 200
+        return render_template("studio_upload.html", form=form, **call_choices(_me())), 400 if form.errors else 200
+    call = checked_call_session(form, _me())  # before anything is stored
+    if form.call_session.errors:
+        return render_template("studio_upload.html", form=form, **call_choices(_me())), 422
     try:
         result = _ingest_form(form)
     except InvalidUpload as exc:
         db().rollback()
         _field_for(form, exc, form.audio).errors = [str(exc)]
-        return render_template("studio_upload.html", form=form), 422
+        return render_template("studio_upload.html", form=form, **call_choices(_me())), 422
+    link_call_session(call, result.episode_id, _me())
     flash("Uploaded. Processing has started; this page follows it.")
     return redirect(url_for("studio.episode", episode_id=result.episode_id))
 
