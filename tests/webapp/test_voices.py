@@ -1,0 +1,121 @@
+"""Who is speaking, on the web: editors name the diarized voices on the review page (suggested
+from the notes' speakers), the names reach the page, the VTT/SRT/JSON files and search."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.keys import transcript_key
+from pipeline.models import Episode, EpisodePerson, Person, User, Voice
+from pipeline.speakers import rename_segments
+from pipeline.steps import heard_segments, write_transcript_files
+
+from .conftest import csrf_from, token_for
+from .factories import make_episode
+
+
+def diarized(ctx, session, status: str, author=None) -> Episode:
+    """An episode whose transcript alternates two voices, as diarization stores it."""
+    ep = make_episode(ctx, session, status=status, author=author)
+    ep.people.append(EpisodePerson(person=Person(name="Dr. Tom Hale", slug="tom-hale"), role="speaker", position=1))
+    transcript = ep.transcript
+    for seg in transcript.segments:
+        seg.voice = 0 if seg.index < 4 or seg.index % 2 == 0 else 1
+    transcript.voices = [Voice(number=0, name="Dr. Ana Ribeiro", first_start=0.0, seconds=30.0),
+                         Voice(number=1, name="Dr. Tom Hale", first_start=24.0, seconds=20.0)]
+    rename_segments(transcript)
+    session.flush()
+    write_transcript_files(ctx, ep, transcript.id, heard_segments(transcript.segments))
+    session.commit()
+    return ep
+
+
+@pytest.fixture
+def queued(ctx, session, users):
+    return diarized(ctx, session, "in_review", session.get(User, users["summarizer"])).id
+
+
+def name(editor, episode_id: int, **fields):
+    token = csrf_from(editor.get(f"/review/{episode_id}").get_data(as_text=True))
+    return editor.post(f"/review/{episode_id}/voices", data={"csrf_token": token, **fields})
+
+
+def stored(ctx, ep: Episode, ext: str) -> str:
+    return ctx.storage.get_bytes(transcript_key(ep.uuid, ep.transcript.id, ext)).decode("utf-8")
+
+
+def test_review_page_suggests_the_notes_speakers_in_order_of_first_speaking(as_role, queued):
+    page = as_role("editor").get(f"/review/{queued}").get_data(as_text=True)
+    assert 'id="voices"' in page
+    assert page.index('name="voice-0" value="Dr. Ana Ribeiro"') < page.index('name="voice-1" value="Dr. Tom Hale"')
+    assert page.count("· suggested") == 2
+    assert '<b class="speaker"><bdi>Dr. Tom Hale</bdi>:</b>' in page
+
+
+def test_named_voices_reach_segments_page_and_every_file(ctx, as_role, session, queued):
+    editor = as_role("editor")
+    answer = name(editor, queued, **{"voice-0": "  Dr. Ana   Ribeiro ", "voice-1": "Prof. Lee <Chan>"})
+    assert answer.status_code == 302 and answer.location.endswith("#voices")
+    session.expire_all()
+    ep = session.get(Episode, queued)
+    assert [(v.name, v.named) for v in ep.transcript.voices] == [("Dr. Ana Ribeiro", True), ("Prof. Lee <Chan>", True)]
+    assert {s.speaker for s in ep.transcript.segments if s.voice == 1} == {"Prof. Lee <Chan>"}
+    vtt, srt = stored(ctx, ep, "vtt"), stored(ctx, ep, "srt")
+    assert "<v Prof. Lee &lt;Chan&gt;>" in vtt and "<v Dr. Ana Ribeiro>" in vtt
+    assert "\nProf. Lee <Chan>: " in srt
+    cues = json.loads(stored(ctx, ep, "json"))["segments"]
+    assert [c["speaker"] for c in cues[:6]] == ["Dr. Ana Ribeiro"] * 4 + ["Dr. Ana Ribeiro", "Prof. Lee <Chan>"]
+    page = editor.get(f"/review/{queued}").get_data(as_text=True)
+    assert "<bdi>Prof. Lee &lt;Chan&gt;</bdi>:" in page and "· suggested" not in page
+
+
+def test_an_empty_name_goes_back_to_speaker_n(ctx, as_role, session, queued):
+    assert name(as_role("editor"), queued, **{"voice-1": "   "}).status_code == 302
+    session.expire_all()
+    ep = session.get(Episode, queued)
+    assert {s.speaker for s in ep.transcript.segments if s.voice == 1} == {"Speaker 2"}
+    assert "<v Speaker 2>" in stored(ctx, ep, "vtt")
+
+
+@pytest.mark.parametrize("fields, status, reason", [
+    ({"voice-0": "x" * 201}, 400, "at most 200 characters"),
+    ({"voice-7": "Dr. Nobody"}, 409, "no voice 8"),
+    ({"voice-x": "Dr. Nobody"}, 400, "voice-&lt;number&gt;"),
+])
+def test_bad_names_are_refused_with_the_reason_and_change_nothing(ctx, as_role, session, queued, fields, status,
+                                                                  reason):
+    before = stored(ctx, session.get(Episode, queued), "vtt")
+    answer = name(as_role("editor"), queued, **{"voice-1": "Prof. Lee Chan", **fields})
+    assert answer.status_code == status and reason in answer.get_data(as_text=True)
+    session.expire_all()
+    ep = session.get(Episode, queued)
+    assert [v.name for v in ep.transcript.voices] == ["Dr. Ana Ribeiro", "Dr. Tom Hale"]
+    assert stored(ctx, ep, "vtt") == before
+
+
+def test_voices_need_a_diarized_transcript_and_an_editor(as_role, episode):
+    answer = name(as_role("editor"), episode["id"], **{"voice-0": "Dr. Ana Ribeiro"})
+    assert answer.status_code == 409 and "not diarized" in answer.get_data(as_text=True)
+    summarizer = as_role("summarizer")
+    token = token_for(summarizer, "/studio/")
+    answer = summarizer.post(f"/review/{episode['id']}/voices", data={"csrf_token": token, "voice-0": "x"})
+    assert answer.status_code == 403
+
+
+def test_public_page_and_search_by_speaker(ctx, client, session):
+    ep = diarized(ctx, session, "published")
+    page = client.get(f"/episodes/{ep.slug}").get_data(as_text=True)
+    assert '<b class="speaker"><bdi>Dr. Tom Hale</bdi>:</b>' in page
+    everyone = client.get("/search?q=rosacea").get_data(as_text=True)
+    tom = client.get("/search?q=rosacea&speaker=dr.+tom+hale").get_data(as_text=True)
+    ana = client.get("/search?q=rosacea&speaker=Dr.%20Ana%20Ribeiro").get_data(as_text=True)
+    # rosacea is said in lines 3, 7 and 11 (4.8 s apart): line 3 by Ana, 7 and 11 by Tom
+    assert everyone.count("#t=") == 3
+    assert tom.count("#t=") == 2 and "#t=33" in tom and "#t=52" in tom
+    assert ana.count("#t=") == 1 and "#t=14" in ana
+    assert 'value="dr. tom hale"' in tom
+    assert "Nothing matched" in client.get("/search?q=rosacea&speaker=Dr.+Nobody").get_data(as_text=True)
+    long = client.get("/search?q=rosacea&speaker=" + "x" * 201)
+    assert long.status_code == 400 and "speaker names 200" in long.get_data(as_text=True)
