@@ -119,3 +119,41 @@ def test_public_page_and_search_by_speaker(ctx, client, session):
     assert "Nothing matched" in client.get("/search?q=rosacea&speaker=Dr.+Nobody").get_data(as_text=True)
     long = client.get("/search?q=rosacea&speaker=" + "x" * 201)
     assert long.status_code == 400 and "speaker names 200" in long.get_data(as_text=True)
+
+
+@pytest.mark.slow
+def test_the_sample_lecture_is_diarized_as_its_one_speaker(published_sample):
+    """The whole flow (real model, real encoder): one voice, named from the notes, in every file."""
+    from webapp import create_app
+
+    app = create_app(dict(published_sample["values"]))
+    ctx = app.extensions["clinex"]
+    with ctx.sessions() as session:
+        ep = session.get(Episode, published_sample["episode_id"])
+        transcript = ep.transcript
+        assert [(v.number, v.name, v.named) for v in transcript.voices] == [(0, "Dr. Ana Ribeiro", False)]
+        assert transcript.options["diarization"]["speakers"] == 1
+        assert {(s.voice, s.speaker) for s in transcript.segments} == {(0, "Dr. Ana Ribeiro")}
+        assert [s.index for s in transcript.segments] == list(range(len(transcript.segments)))
+        vtt = stored(ctx, ep, "vtt")
+    assert vtt.count("<v Dr. Ana Ribeiro>") == len(transcript.segments)
+    client = app.test_client()
+    hits = client.get("/search?q=melasma&speaker=Dr.+Ana+Ribeiro").get_data(as_text=True)
+    assert hits.count("#t=") >= 1
+
+
+def test_postgresql_search_by_speaker(pg_url, tmp_path):
+    from pipeline.migrate import upgrade_database
+    from webapp import create_app
+    from webapp.search import search
+
+    upgrade_database(pg_url)
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "pg"), "DATABASE_URL": pg_url, "SECRET_KEY": "s",
+                      "BASE_URL": "http://clinex.test"})
+    ctx = app.extensions["clinex"]
+    with ctx.sessions() as session:
+        diarized(ctx, session, "published")
+        tom = search(session, "rosacea", speaker="DR. TOM HALE")
+        assert [h.kind for h in tom] == ["segment", "segment"] and {round(h.start) for h in tom} == {34, 53}
+        assert [h.kind for h in search(session, "rosacea")].count("segment") == 3
+        assert search(session, "rosacea", speaker="Dr. Nobody") == []
