@@ -37,8 +37,8 @@ class DiarizationOptions:
     threshold: float = 0.25  # cosine distance between groups that still counts as one voice
     max_speakers: int = 8
     min_speaker_seconds: float = 4.0
-    pause_seconds: float = 0.3  # a gap between words at least this long ends a stretch
-    stretch_seconds: float = 4.8  # longer stretches are cut at word boundaries (three windows)
+    pause_seconds: float = 0.15  # a gap between words at least this long ends a stretch
+    stretch_seconds: float = 3.2  # longer stretches are cut at word boundaries (two windows)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -140,10 +140,21 @@ def cluster_voices(prints: np.ndarray, weights: np.ndarray, options: Diarization
 
     tree = linkage(prints.astype(np.float64), method="average", metric="cosine")
     labels = fcluster(tree, options.threshold, criterion="distance") - 1
-    if labels.max() + 1 > options.max_speakers:
-        labels = fcluster(tree, options.max_speakers, criterion="maxclust") - 1
     labels = _absorb_small(prints, weights, labels, options.min_speaker_seconds)
+    # The bound applies to the voices that remain: cutting the tree at the bound first can
+    # spend a place on a stray stretch that is then absorbed, leaving one voice too few.
+    while labels.max() + 1 > options.max_speakers:
+        labels = _merge_closest(prints, weights, labels)
     return _in_order_of_appearance(labels)
+
+
+def _merge_closest(prints, weights, labels) -> np.ndarray:
+    """The two voices whose centres are closest become one."""
+    centres = _centroids(prints, weights, labels)
+    near = centres @ centres.T
+    np.fill_diagonal(near, -np.inf)
+    a, b = np.unravel_index(np.argmax(near), near.shape)
+    return np.unique(np.where(labels == max(a, b), min(a, b), labels), return_inverse=True)[1]
 
 
 def _centroids(prints: np.ndarray, weights: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -84,6 +84,11 @@ def test_clusters_are_bounded_ordered_and_brief_voices_absorbed():
                                                               min_speaker_seconds=1.0)).max() == 1
     weights[[4, 7]] = 0.5  # the fourth voice says two words: it joins a real one
     assert cluster_voices(prints, weights, DiarizationOptions(threshold=0.3, min_speaker_seconds=4.0)).max() == 2
+    # a stray stretch unlike any voice does not take one of the places the notes allow
+    stray = np.vstack([prints, np.eye(1, 16, 9)])
+    found = cluster_voices(stray, np.append(np.full(len(order), 3.0), 0.3),
+                           DiarizationOptions(threshold=0.3, max_speakers=4, min_speaker_seconds=1.0))
+    assert found.max() == 3 and list(found[:10]) == [0, 1, 0, 2, 3, 1, 2, 3, 0, 1]
 
 
 def test_diarization_mode_setting():
@@ -107,7 +112,7 @@ def test_round_table_has_four_voices_and_its_turns(heard_round_table):
     assert abs(len(turns) - len(REF_TURNS)) <= 3
     segments = split_by_speaker(heard_round_table, turns)
     scored = diarization_error_rate(REF_TURNS, [(s.start, s.end, s.voice) for s in segments])
-    assert scored.der <= 0.12, scored
+    assert scored.der <= 0.10, scored
     assert sorted(scored.mapping.values()) == sorted(REFERENCE["speakers"])
     assert scored.mapping[0] == "moderator"  # voice 0 is the first to speak
 
@@ -115,9 +120,10 @@ def test_round_table_has_four_voices_and_its_turns(heard_round_table):
 @pytest.mark.slow
 def test_round_table_bounded_by_the_notes_speakers(heard_round_table):
     require_module("torch")
-    _turns, info = diarize(ROUND_TABLE / "roundtable.mp3", [w for s in heard_round_table for w in s.words],
-                           DiarizationOptions(max_speakers=2))
-    assert info.speakers == 2
+    heard = [w for s in heard_round_table for w in s.words]
+    for bound in (4, 2):
+        _turns, info = diarize(ROUND_TABLE / "roundtable.mp3", heard, DiarizationOptions(max_speakers=bound))
+        assert info.speakers == bound
 
 
 @pytest.mark.slow
