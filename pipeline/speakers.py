@@ -51,12 +51,14 @@ def assign_speakers(ctx, session: Session, episode: Episode, transcript: Transcr
     Raises TranscriptionError when diarization is on but cannot run (no encoder, bad audio)."""
     transcript.voices.clear()
     session.flush()
-    if not diarization_wanted(ctx.settings):
+    turns = []
+    if diarization_wanted(ctx.settings):
+        options = options_for(ctx.settings, episode)
+        turns, info = diarize(audio_path, [w for s in heard for w in s.words], options)
+    if not turns:  # not diarized (or no word timings to diarize by)
         only = suggested_names(episode)
         named = [replace(s, speaker=only[0] if len(only) == 1 else None, voice=None) for s in heard]
     else:
-        options = options_for(ctx.settings, episode)
-        turns, info = diarize(audio_path, [w for s in heard for w in s.words], options)
         named = split_by_speaker(heard, turns)
         labels = _store_voices(transcript, named, suggested_names(episode))
         named = [replace(s, speaker=labels.get(s.voice)) for s in named]

@@ -157,3 +157,21 @@ def test_postgresql_search_by_speaker(pg_url, tmp_path):
         assert [h.kind for h in tom] == ["segment", "segment"] and {round(h.start) for h in tom} == {34, 53}
         assert [h.kind for h in search(session, "rosacea")].count("segment") == 3
         assert search(session, "rosacea", speaker="Dr. Nobody") == []
+
+
+def test_without_diarization_a_one_speaker_episode_is_credited_to_that_speaker(ctx, session):
+    from dataclasses import replace as copy
+
+    from pipeline.speakers import assign_speakers
+
+    off = copy(ctx, settings=ctx.settings.replace(DIARIZATION="off"))
+    ep = diarized(ctx, session, "processing")
+    transcript = ep.transcript
+    both = assign_speakers(off, session, ep, transcript, heard_segments(transcript.segments), audio_path=None)
+    assert {s.speaker for s in both} == {None} and not transcript.voices  # two speakers: nobody is guessed
+    ep.people.pop()
+    session.flush()
+    one = assign_speakers(off, session, ep, transcript, heard_segments(transcript.segments), audio_path=None)
+    session.commit()
+    assert {s.speaker for s in one} == {"Dr. Ana Ribeiro"}
+    assert {(s.voice, s.speaker) for s in session.get(Episode, ep.id).transcript.segments} == {(None, "Dr. Ana Ribeiro")}
