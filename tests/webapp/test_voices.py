@@ -175,3 +175,30 @@ def test_without_diarization_a_one_speaker_episode_is_credited_to_that_speaker(c
     session.commit()
     assert {s.speaker for s in one} == {"Dr. Ana Ribeiro"}
     assert {(s.voice, s.speaker) for s in session.get(Episode, ep.id).transcript.segments} == {(None, "Dr. Ana Ribeiro")}
+
+
+@pytest.mark.slow
+def test_a_round_table_gets_four_voices_named_from_its_notes(settings):
+    """Ingest (real model, real encoder): the notes list the moderator first, then the
+    panellists in the order they first speak, so each voice is suggested the right name."""
+    from pathlib import Path
+
+    from pipeline.migrate import upgrade_database
+    from pipeline.models import Episode
+    from webapp import ops
+
+    upgrade_database(settings.DATABASE_URL)
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures" / "roundtable"
+    row = ops.ingest_file(fixtures / "roundtable.mp3", notes_path=fixtures / "notes.md", wait=True, quiet=True,
+                          settings=settings)
+    assert row["status"] == "in_review"
+    reference = json.loads((fixtures / "reference.json").read_text())["turns"]
+    names = {"moderator": "Dr. Maya Stone", "anna": "Dr. Anna Berg", "bruno": "Dr. Bruno Costa", "chen": "Dr. Chen Wei"}
+    ctx = ops.context(settings)
+    with ctx.sessions() as session:
+        transcript = session.get(Episode, row["id"]).transcript
+        assert [v.name for v in transcript.voices] == list(names.values())
+        right = sum(s.end - s.start for s in transcript.segments
+                    if any(t["start"] - 0.3 <= (s.start + s.end) / 2 <= t["end"] + 0.3 and names[t["speaker"]] == s.speaker
+                           for t in reference))
+        assert right >= 0.9 * sum(s.end - s.start for s in transcript.segments)
