@@ -24,7 +24,8 @@ run: $(VENV)/.run-installed
 	$(VENV)/bin/clinex init --sample
 	$(VENV)/bin/clinex serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.test-installed system-deps
+# System packages first: the test extra builds webrtcvad from source.
+test: system-deps $(VENV)/.test-installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # ffmpeg, espeak-ng and Chromium from the system's packages, only when one is missing.
@@ -35,7 +36,7 @@ $(VENV)/.bench-installed: pyproject.toml | $(PY)
 	$(PY) -m pip install $(PIP_FLAGS) -e '.[bench]'
 	touch $@ $(VENV)/.test-installed $(VENV)/.run-installed
 
-benchmarks: $(VENV)/.bench-installed system-deps
+benchmarks: system-deps $(VENV)/.bench-installed
 	for script in benchmarks/*.py; do $(PY) $$script || exit 1; done
 
 clean:
