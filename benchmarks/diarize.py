@@ -50,7 +50,8 @@ def main() -> None:
     reference = json.loads((ROUND_TABLE / "reference.json").read_text())
     ref_turns = [(t["start"], t["end"], t["speaker"]) for t in reference["turns"]]
     total_asr = total_diar = 0.0
-    print(f"{'recording':28} {'audio s':>8} {'ASR s':>7} {'diar s':>7} {'share':>6} {'voices':>6} {'turns':>6} {'DER':>6}")
+    print(f"{'recording':28} {'audio s':>8} {'ASR s':>7} {'diar s':>7} {'share':>6} {'voices':>6} {'turns':>6} "
+          f"{'DER':>6}")
     for name, path in CASES:
         segments, duration, asr = transcribed(path)
         words = [w for s in segments for w in s.words]

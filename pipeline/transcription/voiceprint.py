@@ -10,6 +10,7 @@ network and the mel front end below mirror the ones the weights were trained wit
 from __future__ import annotations
 
 import importlib.util
+import pickle
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,7 +29,7 @@ MISSING = ("Diarization needs the voice encoder from the 'resemblyzer' package: 
 def encoder_weights_path() -> Path:
     """Where the wheel put ``pretrained.pt``; TranscriptionError when resemblyzer is not installed."""
     spec = importlib.util.find_spec("resemblyzer")
-    if spec is None or not spec.submodule_search_locations:
+    if spec is None or not spec.submodule_search_locations or importlib.util.find_spec("torch") is None:
         raise TranscriptionError(MISSING)
     path = Path(list(spec.submodule_search_locations)[0]) / "pretrained.pt"
     if not path.is_file():
@@ -87,12 +88,18 @@ class VoiceEncoder:
     def __init__(self, weights: Path | None = None, threads: int = 1):
         import torch  # heavy: loaded only where diarization runs
 
-        state = torch.load(weights or encoder_weights_path(), map_location="cpu", weights_only=True)["model_state"]
+        path = weights or encoder_weights_path()
         self._torch = torch
         self.lstm = torch.nn.LSTM(N_MELS, 256, 3, batch_first=True)
         self.linear = torch.nn.Linear(256, 256)
-        self.lstm.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("lstm.")})
-        self.linear.load_state_dict({k[7:]: v for k, v in state.items() if k.startswith("linear.")})
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)["model_state"]
+            self.lstm.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("lstm.")})
+            self.linear.load_state_dict({k[7:]: v for k, v in state.items() if k.startswith("linear.")})
+        except (OSError, RuntimeError, KeyError, EOFError, pickle.UnpicklingError) as exc:
+            raise TranscriptionError(f"The voice encoder weights in {Path(path).name} cannot be loaded "
+                                     f"({type(exc).__name__}); "
+                                     "reinstall resemblyzer.") from exc
         # One thread: on two busy cores (a worker also transcribing, the web server) the LSTM ran
         # 6x slower on two threads than on one.
         self.threads = threads

@@ -132,3 +132,14 @@ def test_the_sample_lecture_is_one_speaker():
     segments, _info = transcribe(SAMPLE / "lecture.mp3", TranscriptionOptions())
     turns, info = diarize(SAMPLE / "lecture.mp3", [w for s in segments for w in s.words])  # no bound from notes
     assert info.speakers == 1 and len(turns) == 1 and info.windows > 50
+
+
+def test_broken_encoder_weights_are_a_clear_transcription_error(tmp_path):
+    require_module("torch")
+    from pipeline.errors import TranscriptionError
+    from pipeline.transcription.voiceprint import VoiceEncoder
+
+    broken = tmp_path / "pretrained.pt"
+    broken.write_bytes(b"not a checkpoint")
+    with pytest.raises(TranscriptionError, match="pretrained.pt cannot be loaded.*reinstall resemblyzer"):
+        VoiceEncoder(broken)
