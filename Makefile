@@ -24,8 +24,9 @@ run: $(VENV)/.run-installed
 	$(VENV)/bin/clinex init --sample
 	$(VENV)/bin/clinex serve --host $(HOST) --port $(PORT)
 
-# axe-core (accessibility checks the browser tests inject) comes from the committed npm lock file.
-test: $(VENV)/.test-installed system-deps
+# System packages first (the test extra builds webrtcvad from source); axe-core, which the browser
+# tests inject, comes from the committed npm lock file.
+test: system-deps $(VENV)/.test-installed
 	@[ node_modules/.installed -nt package-lock.json ] || { npm ci && touch node_modules/.installed; }
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -37,7 +38,7 @@ $(VENV)/.bench-installed: pyproject.toml | $(PY)
 	$(PY) -m pip install $(PIP_FLAGS) -e '.[bench]'
 	touch $@ $(VENV)/.test-installed $(VENV)/.run-installed
 
-benchmarks: $(VENV)/.bench-installed system-deps
+benchmarks: system-deps $(VENV)/.bench-installed
 	for script in benchmarks/*.py; do $(PY) $$script || exit 1; done
 
 clean:

@@ -196,6 +196,7 @@ class Transcript(Base):
     completed_at: Mapped[Optional[datetime]] = mapped_column(TZDateTime)
     segments: Mapped[list["Segment"]] = relationship(
         order_by="Segment.index", cascade="all, delete-orphan", back_populates="transcript")
+    voices: Mapped[list["Voice"]] = relationship(order_by="Voice.number", cascade="all, delete-orphan")
 
     @property
     def text(self) -> str:
@@ -213,6 +214,7 @@ class Segment(Base):
     text: Mapped[str] = mapped_column(Text)
     words: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     speaker: Mapped[Optional[str]] = mapped_column(String(200))
+    voice: Mapped[Optional[int]] = mapped_column(Integer)  # Voice.number in this transcript (0004_diarization)
     avg_logprob: Mapped[Optional[float]] = mapped_column(Float)
     no_speech_prob: Mapped[Optional[float]] = mapped_column(Float)
     transcript: Mapped[Transcript] = relationship(back_populates="segments")
@@ -424,12 +426,33 @@ class Reflection(Base):
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
 
+class Voice(Base):
+    """A voice diarization told apart in one transcript, and the name it goes by.
+
+    ``name`` is suggested from the notes' speakers in order of first appearance until an editor
+    names it (``named``); segments carry the name in ``Segment.speaker`` for pages, files and search."""
+
+    __tablename__ = "voices"
+    __table_args__ = (UniqueConstraint("transcript_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 0, 1, ... in order of first speaking
+    name: Mapped[Optional[str]] = mapped_column(String(200))
+    named: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_start: Mapped[float] = mapped_column(Float, default=0.0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)  # how long this voice speaks
+
+    @property
+    def label(self) -> str:
+        return self.name or f"Speaker {self.number + 1}"
+
+
 # Every column people write into is stored without bidirectional override characters.
 USER_WRITTEN = (
     User.display_name, Event.name, Event.place, Event.description, Person.name,
     Episode.title, Episode.review_note, Summary.markdown, Tag.name, Tag.category, Tag.description,
     Chapter.title, Anchor.text, Comment.body, Segment.text, Segment.speaker, SegmentRevision.text,
     AuditEvent.reason, GlossaryTerm.term, GlossaryTerm.category, GlossaryTerm.mishearings,
-    MediaFile.filename, Reflection.text,
+    MediaFile.filename, Reflection.text, Voice.name,
 )
 guard_user_text(*USER_WRITTEN)

@@ -1,5 +1,5 @@
 """An editor's decisions on an episode, written once for every face (the review pages, the API,
-the ``clinex`` commands): approve (publish), send back, unpublish, retry.
+the ``clinex`` commands): approve (publish), send back, unpublish, retry, name the voices.
 
 Each takes the context and IDs, opens its own transaction and raises a ClinexError the faces
 translate (WorkflowError when the episode's state does not allow it, NotFound for an unknown
@@ -11,13 +11,17 @@ never undoes the decision.
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from sqlalchemy.orm import Session
 
 from .community import notify_review_outcome
-from .errors import NotFound, WorkflowError
+from .errors import ClinexError, NotFound, WorkflowError
 from .jobs import JobContext, TransientJobError, fail_job, requeue_failed, run_claimed_job, worker_name
 from .models import Episode, EpisodeStatus, Job, JobKind, JobState, User, utcnow
 from .publish import bump_site_version
+from .speakers import rename_segments
+from .steps import heard_segments, write_transcript_files
 from .workflow import ALLOWED, transition
 
 
@@ -90,6 +94,37 @@ def retry(ctx: JobContext, episode_id: int, actor_id: int | None = None) -> list
             raise WorkflowError("Only a failed episode can be retried.")
         actor = _user(session, actor_id)
     return requeue_failed(ctx, episode_id, actor=actor)
+
+
+NAME_LIMIT = 200
+
+
+def name_voices(ctx: JobContext, episode_id: int, names: Mapping[int, str]) -> list[str]:
+    """Give the transcript's voices (by number) names; an empty name goes back to "Speaker N".
+    The segments and every transcript file take the names. Returns the voices' labels in order.
+
+    Raises NotFound for an unknown episode, WorkflowError when it has no diarized transcript or
+    a number is not one of its voices, ClinexError for a name over 200 characters; nothing is
+    changed then."""
+    with ctx.session() as session:
+        episode = _episode(session, episode_id)
+        transcript = episode.transcript
+        if transcript is None or not transcript.voices:
+            raise WorkflowError("This episode has no voices to name: its transcript was not diarized.")
+        voices = {v.number: v for v in transcript.voices}
+        for number, name in names.items():
+            if number not in voices:
+                raise WorkflowError(f"The transcript has no voice {number + 1}.")
+            clean = " ".join(str(name).split())
+            if len(clean) > NAME_LIMIT:
+                raise ClinexError(f"A voice's name may be at most {NAME_LIMIT} characters.")
+            voices[number].name, voices[number].named = clean or None, True
+        rename_segments(transcript)
+        session.flush()
+        write_transcript_files(ctx, episode, transcript.id, heard_segments(transcript.segments))
+        if episode.status == EpisodeStatus.published.value:
+            bump_site_version(session)
+        return [v.label for v in transcript.voices]
 
 
 def _episode(session: Session, episode_id: int) -> Episode:

@@ -19,6 +19,7 @@ from .errors import TranscriptionError
 from .keys import audio_key, transcript_key
 from .models import (Anchor, Chapter, ChapterSource, Episode, EpisodeTag, GlossaryTerm, MediaFile, MediaKind,
                      Segment, TagSource, Transcript, TranscriptStatus, utcnow)
+from .speakers import assign_speakers
 from .storage import local_copy
 from .transcription import FORMATS, TranscriptionOptions, Word, load_glossary, transcribe
 from .transcription import Segment as HeardSegment
@@ -90,21 +91,19 @@ def transcribe_step(ctx, session: Session, episode: Episode, report) -> None:
                                 avg_logprob=seg.avg_logprob, no_speech_prob=seg.no_speech_prob))
             session.commit()  # each segment is durable: a killed worker resumes after it
             report(min(seg.end / duration, 0.99))
-    session.refresh(transcript)
-    _finish_transcript(ctx, session, episode, transcript, glossary, info)
+        session.refresh(transcript)
+        _finish_transcript(ctx, session, episode, transcript, glossary, info, src)
 
 
-def _finish_transcript(ctx, session, episode, transcript, glossary, info) -> None:
-    rows = transcript.segments
-    if not rows:
+def _finish_transcript(ctx, session, episode, transcript, glossary, info, audio_path) -> None:
+    if not transcript.segments:
         raise TranscriptionError("No speech was found in the recording.")
-    corrected, corrections = glossary.correct(heard_segments(rows))
-    for row, seg in zip(rows, corrected):
+    # Diarization may cut a segment where the voice changes, so it runs before the glossary.
+    heard = assign_speakers(ctx, session, episode, transcript, heard_segments(transcript.segments), audio_path)
+    corrected, corrections = glossary.correct(heard)
+    for row, seg in zip(transcript.segments, corrected):
         row.text = seg.text
     transcript.corrections = [c.__dict__ for c in corrections]
-    speaker = episode.people[0].person.name if len(episode.people) == 1 else None
-    for seg in corrected:
-        seg.speaker = speaker
     write_transcript_files(ctx, episode, transcript.id, corrected)
     transcript.language, transcript.duration = info.language, info.duration
     transcript.status, transcript.completed_at = TranscriptStatus.complete.value, utcnow()
@@ -112,7 +111,7 @@ def _finish_transcript(ctx, session, episode, transcript, glossary, info) -> Non
 
 def heard_segments(rows) -> list[HeardSegment]:
     """Saved transcript rows as the recognizer's segments (what the glossary and the files take)."""
-    return [HeardSegment(index=r.index, start=r.start, end=r.end, text=r.text, speaker=r.speaker,
+    return [HeardSegment(index=r.index, start=r.start, end=r.end, text=r.text, speaker=r.speaker, voice=r.voice,
                          words=[Word(**w) for w in (r.words or [])], avg_logprob=r.avg_logprob,
                          no_speech_prob=r.no_speech_prob) for r in rows]
 

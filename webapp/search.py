@@ -42,9 +42,10 @@ def query_words(query: str) -> list[str]:
 
 
 def search(session: Session, query: str, limit: int = 50, episode_id: int | None = None,
-           include_members_only: bool = False) -> list[SearchHit]:
+           include_members_only: bool = False, speaker: str | None = None) -> list[SearchHit]:
     """Published matches for ``query``, titles first, then summaries, then transcript moments;
-    members-only episodes only when asked for.
+    members-only episodes only when asked for. With ``speaker``, only the transcript moments
+    that voice speaks (its name, any case).
 
     An empty or punctuation-only query returns no hits (never an error)."""
     words = query_words(query)
@@ -52,9 +53,11 @@ def search(session: Session, query: str, limit: int = 50, episode_id: int | None
         return []
     run = _search_postgres if session.bind.dialect.name == "postgresql" else _search_sqlite
     where = _where_episode(episode_id) + ("" if include_members_only else " AND NOT e.members_only")
+    if speaker:
+        where += " AND lower(x.speaker) = lower(:speaker)"
     hits: list[SearchHit] = []
-    for kind in ("title", "summary", "segment"):
-        hits += run(session, kind, words, limit, where, episode_id)
+    for kind in (("segment",) if speaker else ("title", "summary", "segment")):
+        hits += run(session, kind, words, limit, where, episode_id, speaker)
     return hits
 
 
@@ -79,7 +82,7 @@ def _where_episode(episode_id: int | None) -> str:
 
 
 def _search_sqlite(session: Session, kind: str, words: list[str], limit: int, where: str,
-                   episode_id) -> list[SearchHit]:
+                   episode_id, speaker=None) -> list[SearchHit]:
     # every word quoted (so FTS5 syntax in the query is inert), the last one as a prefix
     match = " ".join(f'"{w}"' for w in words[:-1]) + f' "{words[-1]}"*'
     table, joins, start = _JOINS[kind]
@@ -88,7 +91,7 @@ def _search_sqlite(session: Session, kind: str, words: list[str], limit: int, wh
            f"FROM search_fts JOIN {table} ON search_fts.rowid = {alias}.id * 4 + {_KIND_OFFSETS[kind]} {joins} "
            f"WHERE search_fts MATCH :match AND e.status = 'published' {_LATEST[kind]} {where} "
            f"ORDER BY bm25(search_fts) LIMIT :limit")
-    rows = session.execute(text(sql), {"match": match, "limit": limit, "episode_id": episode_id})
+    rows = session.execute(text(sql), {"match": match, "limit": limit, "episode_id": episode_id, "speaker": speaker})
     return [SearchHit(kind, r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
@@ -96,7 +99,7 @@ _PG_COLUMNS = {"title": "e.title", "summary": "x.markdown", "segment": "x.text"}
 
 
 def _search_postgres(session: Session, kind: str, words: list[str], limit: int, where: str,
-                     episode_id) -> list[SearchHit]:
+                     episode_id, speaker=None) -> list[SearchHit]:
     column = _PG_COLUMNS[kind]
     table, joins, start = _JOINS[kind]
     vector = f"to_tsvector('english', {column})"
@@ -106,5 +109,6 @@ def _search_postgres(session: Session, kind: str, words: list[str], limit: int, 
            f"WHERE {vector} @@ q AND e.status = 'published' {_LATEST[kind]} {where} "
            f"ORDER BY ts_rank({vector}, q) DESC LIMIT :limit")
     tsquery = " & ".join(w.replace("'", "") for w in words[:-1]) + (" & " if len(words) > 1 else "") + f"{words[-1]}:*"
-    rows = session.execute(text(sql), {"tsquery": tsquery, "limit": limit, "episode_id": episode_id})
+    rows = session.execute(text(sql), {"tsquery": tsquery, "limit": limit, "episode_id": episode_id,
+                                       "speaker": speaker})
     return [SearchHit(kind, r[0], r[1], r[2], r[3], r[4]) for r in rows]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pipeline.errors import ClinexError
@@ -71,8 +71,10 @@ def grouped_search(session: Session, query: str, filters: SearchFilters, include
                    per_episode: int = 5) -> list[EpisodeResults]:
     """Episodes matching ``query`` (best first, as search ranks them) that pass ``filters``."""
     allowed = _filtered_ids(session, filters) if filters.active else None
+    # With a speaker, only the moments that person's voice speaks (diarized transcripts name voices).
+    voice = _speaker(session, filters.speaker).name if filters.speaker else None
     groups: dict[int, EpisodeResults] = {}
-    for hit in search(session, query, limit=200, include_members_only=include_members_only):
+    for hit in search(session, query, limit=200, include_members_only=include_members_only, speaker=voice):
         if allowed is not None and hit.episode_id not in allowed:
             continue
         group = groups.get(hit.episode_id)
@@ -112,13 +114,19 @@ def _filtered_ids(session: Session, filters: SearchFilters) -> set[int]:
     if filters.event:
         query = query.where(Episode.event_id == _named(session, Event, filters.event, "event").id)
     if filters.speaker:
-        person = _named(session, Person, filters.speaker, "speaker")
+        person = _speaker(session, filters.speaker)
         query = query.join(EpisodePerson).where(EpisodePerson.person_id == person.id)
     if filters.recorded_from:
         query = query.where(Episode.recorded_on >= filters.recorded_from)
     if filters.recorded_to:
         query = query.where(Episode.recorded_on <= filters.recorded_to)
     return set(session.scalars(query))
+
+
+def _speaker(session: Session, value: str) -> Person:
+    """A speaker by slug (the filter's list) or by name, in any case (a typed or shared link)."""
+    by_name = session.scalars(select(Person).where(func.lower(Person.name) == value.lower())).first()
+    return by_name or _named(session, Person, value, "speaker")
 
 
 def _named(session: Session, model, slug: str, what: str):

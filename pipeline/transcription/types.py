@@ -28,6 +28,7 @@ class Segment:
     avg_logprob: float | None = None
     no_speech_prob: float | None = None
     speaker: str | None = None
+    voice: int | None = None  # the diarized voice (0, 1, ... in order of first speaking)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

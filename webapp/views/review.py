@@ -188,6 +188,25 @@ def _changed(ep: Episode) -> None:
     db().commit()
 
 
+@bp.post("/<int:episode_id>/voices")
+@role_required(Role.editor)
+def voices(episode_id: int):
+    """Name the voices diarization found (fields ``voice-<number>``); the transcript files follow."""
+    get_or_404(Episode, episode_id)
+    if not ActionForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    names = {}
+    for key, value in request.form.items():
+        if key.startswith("voice-"):
+            if not key[6:].isdigit():
+                raise ClinexError("Each voice's name field must be voice-<number>.")
+            names[int(key[6:])] = value
+    db().rollback()  # the decision works in its own session
+    labels = review.name_voices(ctx(), episode_id, names)
+    flash(f"Voices named: {', '.join(labels)}.")
+    return redirect(url_for("review.episode", episode_id=episode_id) + "#voices")
+
+
 @bp.post("/<int:episode_id>/glossary")
 @role_required(Role.editor)
 def glossary(episode_id: int):

@@ -12,6 +12,7 @@ from ..search import MAX_QUERY
 from ..search_groups import BadFilter, SearchFilters, filter_choices, grouped_search, parse_filters
 
 bp = Blueprint("search", __name__)
+MAX_SPEAKER = 200  # as long as a voice's name may be
 
 
 @bp.get("/search")
