@@ -84,6 +84,7 @@ LIVE_ELEMENTS = {"iframe", "frame", "frameset", "object", "embed", "applet", "sv
 _URL_IGNORED = re.compile(r"[\x00-\x20\x7f]+")  # browsers skip these when they read a URL's scheme
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")  # what every user-written field must lose
+SITE_BASE_URL = "http://clinex.test"
 
 
 def shown(text: str) -> str:
@@ -111,13 +112,18 @@ def live_markup(root, *, own_scripts: bool = True) -> list[str]:
             found.append(f"<script src={el.get('src')!r}>{(el.text or '')[:40]}")
         elif tag in LIVE_ELEMENTS or (tag == "meta" and el.get("http-equiv")):
             found.append(f"<{tag}>")
-        elif tag == "link" and not _site_relative(el.get("href", "")):
+        elif tag == "link" and not (_site_relative(el.get("href", "")) or _own_canonical(el)):
             found.append(f"<link href={el.get('href')!r}>")
     return found
 
 
 def _own_script(el) -> bool:
     return el.get("src", "").startswith("/static/") and not (el.text or "").strip()
+
+
+def _own_canonical(el) -> bool:
+    """The page's canonical address is absolute by definition, and on the site's own base URL."""
+    return el.get("rel") == "canonical" and el.get("href", "").startswith(f"{SITE_BASE_URL}/")
 
 
 def _site_relative(url: str) -> bool:
@@ -174,7 +180,7 @@ def site(tmp_path_factory) -> Site:
     from pipeline.jobs import InlineDispatcher
 
     base = tmp_path_factory.mktemp("hostile")
-    values = {"INSTANCE_PATH": str(base / "instance"), "BASE_URL": "http://clinex.test", "SECRET_KEY": "s",
+    values = {"INSTANCE_PATH": str(base / "instance"), "BASE_URL": SITE_BASE_URL, "SECRET_KEY": "s",
               "BROKER_URL": f"sqla+sqlite:///{base / 'broker.sqlite'}"}
     upgrade_database(ensure_instance(load_settings(values)).DATABASE_URL)
     app = create_app(values)
