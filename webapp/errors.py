@@ -7,6 +7,9 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from pipeline.community.calls import CallError
+from pipeline.community.mail import MailError
+from pipeline.community.profiles import ProfileError
 from pipeline.errors import (AudioError, ClinexError, ConfigError, InvalidUpload, NotFound, StorageError,
                              TranscriptionError, WorkflowError)
 
@@ -18,6 +21,7 @@ log = logging.getLogger(__name__)
 STATUS: dict[type[ClinexError], int] = {
     ClinexError: 400, InvalidUpload: 422, AudioError: 422, NotFound: 404, WorkflowError: 409,
     StorageError: 503, TranscriptionError: 500, ConfigError: 500,
+    ProfileError: 422, CallError: 422, MailError: 503,
 }
 
 

@@ -18,8 +18,6 @@ from .search import SearchHit, search
 class BadFilter(ClinexError):
     """A search filter that names nothing we have, or a date we cannot read."""
 
-    http_status = 400
-
 
 @dataclass(frozen=True)
 class SearchFilters:

@@ -25,8 +25,6 @@ HORIZON_DAYS, KEPT_DAYS = 3 * 365, 30
 class CallError(ClinexError):
     """A meeting, session or claim cannot be saved as given; the message says which line."""
 
-    http_status = 422
-
 
 @dataclass
 class SessionInput:

@@ -39,8 +39,6 @@ TLS_MODES = ("starttls", "ssl", "none")
 class MailError(ClinexError):
     """The mail server refused or could not be reached (the message stays queued)."""
 
-    http_status = 503
-
 
 @dataclass
 class DrainReport:

@@ -28,8 +28,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u206
 class ProfileError(ClinexError):
     """A profile field cannot be saved as given; the message names the field."""
 
-    http_status = 422
-
 
 @dataclass
 class ProfileInput:

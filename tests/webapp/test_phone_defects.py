@@ -139,7 +139,7 @@ def test_a_summarizer_page_lists_the_episodes_whose_notes_they_wrote(as_role, ep
     client = as_role(None)
     page = _page(client, f"/episodes/{episode['slug']}")
     link = f'/summarizers/{users["summarizer"]}'
-    assert f'Notes by <a href="{link}">' in page
+    assert f'Notes by <a class="member" href="/members/{users["summarizer"]}">' in page  # the profile
     listing = _page(client, link)
     assert "<h1>Summarizer</h1>" in listing and f"/episodes/{episode['slug']}" in listing
     session.add(Summary(episode_id=episode["id"], version=2, markdown="Rewritten by an editor.",
