@@ -45,7 +45,7 @@ def search(session: Session, query: str, limit: int = 50, episode_id: int | None
            include_members_only: bool = False, speaker: str | None = None) -> list[SearchHit]:
     """Published matches for ``query``, titles first, then summaries, then transcript moments;
     members-only episodes only when asked for. With ``speaker``, only the transcript moments
-    that voice speaks (its name, any case).
+    that voice speaks (its name, any case), and those of transcripts that name no voice.
 
     An empty or punctuation-only query returns no hits (never an error)."""
     words = query_words(query)
@@ -54,7 +54,8 @@ def search(session: Session, query: str, limit: int = 50, episode_id: int | None
     run = _search_postgres if session.bind.dialect.name == "postgresql" else _search_sqlite
     where = _where_episode(episode_id) + ("" if include_members_only else " AND NOT e.members_only")
     if speaker:
-        where += " AND lower(x.speaker) = lower(:speaker)"
+        # a transcript nobody diarized names no voice: its moments stay (the episode filter decides)
+        where += " AND (x.speaker IS NULL OR lower(x.speaker) = lower(:speaker))"
     hits: list[SearchHit] = []
     for kind in (("segment",) if speaker else ("title", "summary", "segment")):
         hits += run(session, kind, words, limit, where, episode_id, speaker)

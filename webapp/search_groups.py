@@ -72,7 +72,11 @@ def grouped_search(session: Session, query: str, filters: SearchFilters, include
     # With a speaker, only the moments that person's voice speaks (diarized transcripts name voices).
     voice = _speaker(session, filters.speaker).name if filters.speaker else None
     groups: dict[int, EpisodeResults] = {}
-    for hit in search(session, query, limit=200, include_members_only=include_members_only, speaker=voice):
+    hits = search(session, query, limit=200, include_members_only=include_members_only)
+    if voice:
+        hits = [h for h in hits if h.kind != "segment"] + search(
+            session, query, limit=200, include_members_only=include_members_only, speaker=voice)
+    for hit in hits:
         if allowed is not None and hit.episode_id not in allowed:
             continue
         group = groups.get(hit.episode_id)
