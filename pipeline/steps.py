@@ -21,6 +21,8 @@ from .models import (Anchor, Chapter, ChapterSource, Episode, EpisodeTag, Glossa
                      Segment, TagSource, Transcript, TranscriptStatus, utcnow)
 from .storage import local_copy
 from .transcription import FORMATS, TranscriptionOptions, Word, load_glossary, transcribe
+from .transcription.finish import correct_transcript
+from .transcription.vocabulary import EpisodeKnowledge, knowledge_vocabulary
 from .transcription import Segment as HeardSegment
 
 
@@ -64,12 +66,23 @@ def episode_context(episode: Episode) -> tuple[str, list[str]]:
     return f"{episode.title}\n{notes}", names
 
 
+def episode_knowledge(episode: Episode) -> EpisodeKnowledge:
+    """Everything the episode knows before it is heard: notes, title, event, speakers, tags, source."""
+    original = episode.media_of(MediaKind.original)
+    return EpisodeKnowledge(title=episode.title or "", notes=episode.summary.markdown if episode.summary else "",
+                            speakers=tuple(p.person.name for p in episode.people),
+                            event=episode.event.name if episode.event else None,
+                            tags=tuple(et.tag.name for et in episode.tags if not et.dropped),
+                            source=original.filename if original else None)
+
+
 def transcribe_step(ctx, session: Session, episode: Episode, report) -> None:
     """Transcribe the original, saving segments as they come; a retry resumes after the last one."""
     glossary = episode_glossary(ctx, session)
     context, names = episode_context(episode)
     options = TranscriptionOptions.from_settings(ctx.settings)
-    options.hotwords = glossary.hotwords_for(context, extra=names)
+    vocabulary = knowledge_vocabulary(episode_knowledge(episode), glossary)
+    options.hotwords = glossary.hotwords_for(context, extra=list(dict.fromkeys([*names, *vocabulary])))
     transcript = session.scalars(select(Transcript).where(
         Transcript.episode_id == episode.id, Transcript.status == TranscriptStatus.running.value)).first()
     if transcript is None:
@@ -98,9 +111,10 @@ def _finish_transcript(ctx, session, episode, transcript, glossary, info) -> Non
     rows = transcript.segments
     if not rows:
         raise TranscriptionError("No speech was found in the recording.")
-    corrected, corrections = glossary.correct(heard_segments(rows))
+    corrected, corrections = correct_transcript(heard_segments(rows), glossary, episode_knowledge(episode),
+                                                (transcript.options or {}).get("hotwords", []))
     for row, seg in zip(rows, corrected):
-        row.text = seg.text
+        row.text, row.words = seg.text, [w.__dict__ for w in seg.words]
     transcript.corrections = [c.__dict__ for c in corrections]
     speaker = episode.people[0].person.name if len(episode.people) == 1 else None
     for seg in corrected:
