@@ -19,6 +19,7 @@ from .errors import TranscriptionError
 from .keys import audio_key, transcript_key
 from .models import (Anchor, Chapter, ChapterSource, Episode, EpisodeTag, GlossaryTerm, MediaFile, MediaKind,
                      Segment, TagSource, Transcript, TranscriptStatus, utcnow)
+from .pairing.landing import land_anchors, timed_words
 from .storage import local_copy
 from .transcription import FORMATS, TranscriptionOptions, Word, load_glossary, transcribe
 from .transcription.finish import correct_transcript
@@ -150,7 +151,10 @@ def analyze_step(ctx, session: Session, episode: Episode, report) -> None:
     notes = episode.summary.markdown if episode.summary else ""
     segments = [(s.start, s.end, s.text) for s in transcript.segments] if transcript else []
     duration = episode.duration or (segments[-1][1] if segments else 0.0)
-    _store_anchors(session, episode, pairing.align_notes(notes, segments, glossary) if notes else [])
+    anchors = pairing.align_notes(notes, segments, glossary) if notes else []
+    if anchors and transcript:  # listen-at moments on the sentence, from the stored word times
+        anchors = land_anchors(anchors, timed_words(transcript.segments))
+    _store_anchors(session, episode, anchors)
     report(0.4)
     _store_tags(session, episode, pairing.suggest_tags(glossary, segments, notes,
                                                        exclude=[et.tag.name for et in episode.tags
