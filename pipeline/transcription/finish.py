@@ -8,7 +8,7 @@ from .glossary import Glossary
 from .recall import EpisodeRecall
 from .style import restyle, spellings
 from .types import Correction, Segment
-from .vocabulary import EpisodeKnowledge, known_phrases
+from .vocabulary import EpisodeKnowledge, known_phrases, written_forms
 
 
 def correct_transcript(segments: Sequence[Segment], glossary: Glossary, knowledge: EpisodeKnowledge,
@@ -21,6 +21,6 @@ def correct_transcript(segments: Sequence[Segment], glossary: Glossary, knowledg
     recall = EpisodeRecall(phrases, protected=[t.term for t in glossary.terms])
     fixed, more = recall.correct(fixed)
     # The episode's own spelling first (its notes say "picosecond", the glossary "PicoSecond").
-    known = spellings(knowledge.speakers, [knowledge.event or ""], [p.text for p in phrases],
+    known = spellings(knowledge.speakers, [knowledge.event or ""], written_forms(knowledge),
                       [t.term for t in glossary.terms])
     return restyle(fixed, known), corrections + more

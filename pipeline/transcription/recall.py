@@ -21,14 +21,14 @@ import re
 from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
-from ..words import phrase_words, words
+from ..words import STOPWORDS, phrase_words, words
 from .glossary import ordinary_words
 from .phonetic import sound_closeness, sound_of
 from .types import Correction, Segment, Word
 from .vocabulary import KnownPhrase, is_rare
 
 MIN_SOUND, MIN_SOUND_ORDINARY = 0.7, 0.8
-MIN_PART_SOUND = 0.6  # the replaced words alone, where heard and phrase share others
+MIN_PART_SOUND = 0.65  # the replaced words alone, where heard and phrase share others
 MIN_CONTEXT, MIN_CONTEXT_ORDINARY = 2, 3
 MAX_SPAN = 4
 MIN_KEY = 3  # "a", "in": too short to judge by sound
@@ -72,27 +72,35 @@ class EpisodeRecall:
         targets = [t for t in self.targets if len((t.phrase.context - t.stems) & around) >= MIN_CONTEXT]
         if not targets:
             return seg, []
-        hits = sorted(self._hits(tokens, targets, around), key=lambda h: (-h.score, h.size))
+        hits = sorted(self._hits(tokens, targets, around, seg), key=lambda h: (-h.score, h.size))
         chosen: list[_Hit] = []
         for hit in hits:
+            hit = _widest(hit, hits)
             if all(hit.first + hit.size <= c.first or c.first + c.size <= hit.first for c in chosen):
                 chosen.append(hit)
         if not chosen:
             return seg, []
         return _rewrite(seg, tokens, sorted(chosen, key=lambda h: h.first))
 
-    def _hits(self, tokens: list[Word], targets: list[_Target], around: frozenset[str]) -> list[_Hit]:
+    def _hits(self, tokens: list[Word], targets: list[_Target], around: frozenset[str], seg: Segment) -> list[_Hit]:
         cores = [" ".join(phrase_words(w.word)) for w in tokens]
+        own = frozenset(words(seg.text))
         hits = []
         for first in range(len(tokens)):
             for size in range(1, min(MAX_SPAN, len(tokens) - first) + 1):
                 heard = " ".join(c for c in cores[first:first + size] if c)
-                hit = self._best(heard, size, targets, around) if heard else None
+                hit = self._best(heard, size, targets, around, own) if heard else None
                 if hit:
                     hits.append(_Hit(first, size, hit[0], hit[1]))
         return hits
 
-    def _best(self, heard: str, size: int, targets: list[_Target], around: frozenset[str]):
+    def _keeps_protected(self, heard_words: list[str], target: _Target) -> bool:
+        """A heard word that is itself a term ("Radiesse") may only become a word that sounds
+        like it ("hyperpigmentation" -> hypopigmentation), never be swallowed by a neighbour."""
+        phrase = phrase_words(target.phrase.text)
+        return all(w not in self.protected or _sounds_like_one_of(w, phrase) for w in heard_words)
+
+    def _best(self, heard: str, size: int, targets: list[_Target], around: frozenset[str], own: frozenset[str]):
         key = sound_of(heard)
         if len(key) < MIN_KEY or heard in self.protected or re.search(r"\d", heard):
             return None
@@ -105,11 +113,16 @@ class EpisodeRecall:
                 continue
             if heard_ordinary and t.ordinary and size == len(t.phrase.text.split()):
                 continue  # a swap of ordinary words is speech, not a mishearing
+            if heard_ordinary and t.phrase.name:
+                continue  # a name is everywhere in context: ordinary words alone never become one
+            if not self._keeps_protected(heard_words, t):
+                continue
             sound = sound_closeness(heard, t.phrase.text)
             if sound >= MIN_SOUND and not _changes_sound_alike(heard_words, phrase_words(t.phrase.text)):
                 continue
-            support = len((t.phrase.context - t.stems - heard_stems) & around)
             plain = heard_ordinary and t.ordinary
+            # ordinary words into an ordinary word: the segment itself must say what the notes say
+            support = len((t.phrase.context - t.stems - heard_stems) & (own if plain else around))
             if sound < (MIN_SOUND_ORDINARY if plain else MIN_SOUND):
                 continue
             if support < (MIN_CONTEXT_ORDINARY if heard_ordinary else MIN_CONTEXT):
@@ -120,12 +133,25 @@ class EpisodeRecall:
         return best
 
 
+def _widest(hit: _Hit, hits: list[_Hit], slack: float = 0.15) -> _Hit:
+    """A hit spanning this one that restores a longer phrase nearly as well ("cuter of pearl"
+    -> Cutera Pearl over "cuter" -> Cutera), else the hit itself."""
+    words_in = len(hit.target.phrase.text.split())
+    wider = [h for h in hits if h.first <= hit.first and h.first + h.size >= hit.first + hit.size
+             and len(h.target.phrase.text.split()) > words_in and h.score >= hit.score - slack]
+    return max(wider, key=lambda h: (h.score, -h.size)) if wider else hit
+
+
+def _sounds_like_one_of(word: str, words_: list[str]) -> bool:
+    return any(sound_closeness(word, w) >= MIN_SOUND for w in words_)
+
+
 def _changes_sound_alike(heard: list[str], phrase: list[str]) -> bool:
     """Whether what differs between the heard words and the phrase is a mishearing: words
     replaced by words that sound alike, never a word only added or only dropped next to words
     both share ("melasma and" is not "melasma and PIH"), never a single word's other form
     ("contraindication" for "contraindicated" is what the speaker said)."""
-    variant = any(h != w and _shared_prefix(h, w) >= 5 for h in heard for w in phrase)
+    variant = any(h != w and _shared_prefix(h, w) >= 5 and min(len(h), len(w)) >= 6 for h in heard for w in phrase)
     if variant and (len(heard) != len(phrase) or len(heard) == 1):
         return False
     ops = difflib.SequenceMatcher(a=heard, b=phrase, autojunk=False).get_opcodes()
@@ -136,6 +162,8 @@ def _changes_sound_alike(heard: list[str], phrase: list[str]) -> bool:
             return False
         if op == "replace" and sound_closeness(" ".join(heard[i1:i2]), " ".join(phrase[j1:j2])) < MIN_PART_SOUND:
             return False
+        if op == "replace" and set(phrase[j1:j2]) & STOPWORDS - set(heard[i1:i2]):
+            return False  # "glable we use" is not "glabella with": a small word never appears from nowhere
     return True
 
 

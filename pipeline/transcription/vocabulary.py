@@ -45,6 +45,7 @@ class KnownPhrase:
     text: str
     context: frozenset[str] = field(default_factory=frozenset)
     rare: bool = False
+    name: bool = False  # a speaker, event, tag or source: its context is the whole episode
 
     @property
     def stems(self) -> frozenset[str]:
@@ -107,15 +108,25 @@ def known_phrases(knowledge: EpisodeKnowledge) -> list[KnownPhrase]:
                    for t in _TOKEN.findall(n) if t[:1].isupper()})
     everything = frozenset(words(f"{knowledge.title}\n{notes}"))
     out: dict[str, KnownPhrase] = {}
-    for tokens, context in [*((n, everything) for n in names), *clauses]:
+    for tokens, context, is_name in [*((n, everything, True) for n in names), *((c, x, False) for c, x in clauses)]:
         for phrase in _phrases(tokens, proper):
             rare = any(is_rare(w) or w.lower() in proper for w in phrase.split())
-            _keep(out, KnownPhrase(phrase, context, rare))
+            _keep(out, KnownPhrase(phrase, context, rare, is_name))
     return list(out.values())
 
 
+def written_forms(knowledge: EpisodeKnowledge) -> list[str]:
+    """How the episode writes its words where case tells: every word of the speakers and the
+    event, and the notes' and title's words that are not first in their sentence."""
+    notes = strip_front_matter(knowledge.notes or "")
+    out = [t for n in (*knowledge.speakers, knowledge.event or "") for t in _TOKEN.findall(n)]
+    for sentence in [knowledge.title, *_SENTENCE.split(notes)]:
+        out += _TOKEN.findall(re.sub(r"^\s*(#+|[-*+]|\d+[.)])\s+", "", sentence or ""))[1:]
+    return out
+
+
 def _phrases(tokens: list[str], proper: dict[str, str]) -> list[str]:
-    shown = [proper.get(t.lower(), t.lower() if i == 0 else t) for i, t in enumerate(tokens)]
+    shown = [proper.get(t.lower(), t if i or _looks_proper(t) else t.lower()) for i, t in enumerate(tokens)]
     out = []
     for n in range(1, MAX_PHRASE_WORDS + 1):
         for i in range(len(tokens) - n + 1):
@@ -127,12 +138,18 @@ def _phrases(tokens: list[str], proper: dict[str, str]) -> list[str]:
     return out
 
 
+def _looks_proper(token: str) -> bool:
+    """A capitalized word Whisper cannot spell ("Cutera") or one with inner capitals ("StarLux")."""
+    return token[:1].isupper() and (is_rare(token) or any(c.isupper() for c in token[1:]))
+
+
 def _keep(out: dict[str, KnownPhrase], phrase: KnownPhrase) -> None:
     old = out.get(phrase.text.lower())
     if old is None:
         out[phrase.text.lower()] = phrase
     else:  # the same phrase in two sentences: either sentence may back it
-        out[phrase.text.lower()] = KnownPhrase(old.text, old.context | phrase.context, old.rare or phrase.rare)
+        out[phrase.text.lower()] = KnownPhrase(old.text, old.context | phrase.context, old.rare or phrase.rare,
+                                               old.name and phrase.name)
 
 
 def _add(out: list[str], item) -> None:
