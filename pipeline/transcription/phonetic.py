@@ -33,6 +33,7 @@ def sound_of(text: str) -> str:
     s = re.sub(r"[^a-z0-9]", "", text.lower())
     if not s:
         return ""
+    s = re.sub(r"([a-z])\1+", r"\1", s)  # "Daxxify" sounds like "Daxify"
     for pattern, repl in _RULES:
         s = re.sub(pattern, repl, s)
     first, rest = s[0], s[1:]
