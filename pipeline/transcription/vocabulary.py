@@ -86,7 +86,8 @@ def is_rare(word: str) -> bool:
     """A word (or hyphenated compound) Whisper's vocabulary lacks as a whole word."""
     common = ordinary_words()
     parts = [p for p in re.split(r"[-'’]", word.lower()) if p]
-    return bool(parts) and not all(p in common or stem(p) in common or p.isdigit() for p in parts)
+    # "a", "I", "m" of "I'm": the vocabulary test skips words this short, and they are all ordinary
+    return bool(parts) and not all(len(p) <= 2 or p in common or stem(p) in common or p.isdigit() for p in parts)
 
 
 def known_phrases(knowledge: EpisodeKnowledge) -> list[KnownPhrase]:
@@ -148,8 +149,9 @@ def _keep(out: dict[str, KnownPhrase], phrase: KnownPhrase) -> None:
     if old is None:
         out[phrase.text.lower()] = phrase
     else:  # the same phrase in two sentences: either sentence may back it
+        # a name in one place is a name everywhere: ordinary words alone never become it
         out[phrase.text.lower()] = KnownPhrase(old.text, old.context | phrase.context, old.rare or phrase.rare,
-                                               old.name and phrase.name)
+                                               old.name or phrase.name)
 
 
 def _add(out: list[str], item) -> None:

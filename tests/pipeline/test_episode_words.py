@@ -126,6 +126,15 @@ def test_ordinary_speech_is_never_rewritten():
     assert corrections == [] and [s.text for s in fixed] == heard
 
 
+def test_short_ordinary_words_never_become_a_name(glossary):
+    talk = EpisodeKnowledge("Light and lasers for rosacea", "## Devices\n- Face in minutes; three to five sessions.",
+                            ("Dr. Maria Okafor",), "Vascular Lasers Day 2026")
+    heard = ["Over the next hour I will cover how we classify patients with rosacea.",
+             "The IPL treats the whole face in a few minutes, three to five sessions, and I'm happy with it."]
+    fixed, corrections = correct_transcript(segments(heard), glossary, talk)
+    assert corrections == [] and "I will cover" in fixed[0].text and "face in a few minutes" in fixed[1].text
+
+
 def test_real_conversation_keeps_every_word(glossary):
     lines = [line for line in (ROOT / "benchmarks" / "data" / "real_speech.txt").read_text().splitlines() if line]
     for knowledge in (SAMPLE, FILLERS):
