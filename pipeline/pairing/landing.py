@@ -17,6 +17,7 @@ from .alignment import AnchorResult
 from .text import BULLET_WINDOW_SECONDS
 
 SEARCH_BEFORE = 3.0  # a passage may begin a little before the window it was found in
+LATE_MATCH_SECONDS = 4.0  # a sentence's opening words matching this late mean a run-on sentence
 _SENTENCE_END = re.compile(r"[.?!][\"')\]]*$")
 
 
@@ -95,8 +96,19 @@ def land_passage(transcript: Sequence[TimedWord], text: str, near: float,
         said = {s for t in transcript[first:last + 1] for s in t.stems}
         score = sum(weight.get(s, 0.0) for s in said)
         if score > best_score:
-            best, best_score = first, score
-    return (transcript[best].start, best_score / sum(weight.values())) if best is not None else None
+            best, best_score = (first, last), score
+    if best is None:
+        return None
+    return _opening(transcript, *best, weight), best_score / sum(weight.values())
+
+
+def _opening(transcript: Sequence[TimedWord], first: int, last: int, weight: dict[str, float]) -> float:
+    """The sentence's start, or its first word of the bullet's opening when that comes late: a
+    transcript without full stops runs several spoken sentences into one."""
+    opening = [i for i in range(first, last + 1) if any(weight.get(s) == 2.0 for s in transcript[i].stems)]
+    match = opening[0] if opening else first
+    late = transcript[match].start - transcript[first].start > LATE_MATCH_SECONDS
+    return transcript[match].start if late else transcript[first].start
 
 
 def sentences(transcript: Sequence[TimedWord]) -> list[tuple[int, int]]:
