@@ -19,9 +19,12 @@ from .errors import TranscriptionError
 from .keys import audio_key, transcript_key
 from .models import (Anchor, Chapter, ChapterSource, Episode, EpisodeTag, GlossaryTerm, MediaFile, MediaKind,
                      Segment, TagSource, Transcript, TranscriptStatus, utcnow)
+from .pairing.landing import land_anchors, timed_words
 from .speakers import assign_speakers
 from .storage import local_copy
 from .transcription import FORMATS, TranscriptionOptions, Word, load_glossary, transcribe
+from .transcription.finish import correct_transcript
+from .transcription.vocabulary import EpisodeKnowledge, knowledge_vocabulary
 from .transcription import Segment as HeardSegment
 
 
@@ -65,12 +68,23 @@ def episode_context(episode: Episode) -> tuple[str, list[str]]:
     return f"{episode.title}\n{notes}", names
 
 
+def episode_knowledge(episode: Episode) -> EpisodeKnowledge:
+    """Everything the episode knows before it is heard: notes, title, event, speakers, tags, source."""
+    original = episode.media_of(MediaKind.original)
+    return EpisodeKnowledge(title=episode.title or "", notes=episode.summary.markdown if episode.summary else "",
+                            speakers=tuple(p.person.name for p in episode.people),
+                            event=episode.event.name if episode.event else None,
+                            tags=tuple(et.tag.name for et in episode.tags if not et.dropped),
+                            source=original.filename if original else None)
+
+
 def transcribe_step(ctx, session: Session, episode: Episode, report) -> None:
     """Transcribe the original, saving segments as they come; a retry resumes after the last one."""
     glossary = episode_glossary(ctx, session)
     context, names = episode_context(episode)
     options = TranscriptionOptions.from_settings(ctx.settings)
-    options.hotwords = glossary.hotwords_for(context, extra=names)
+    vocabulary = knowledge_vocabulary(episode_knowledge(episode), glossary)
+    options.hotwords = glossary.hotwords_for(context, extra=list(dict.fromkeys([*names, *vocabulary])))
     transcript = session.scalars(select(Transcript).where(
         Transcript.episode_id == episode.id, Transcript.status == TranscriptStatus.running.value)).first()
     if transcript is None:
@@ -98,11 +112,12 @@ def transcribe_step(ctx, session: Session, episode: Episode, report) -> None:
 def _finish_transcript(ctx, session, episode, transcript, glossary, info, audio_path) -> None:
     if not transcript.segments:
         raise TranscriptionError("No speech was found in the recording.")
-    # Diarization may cut a segment where the voice changes, so it runs before the glossary.
+    # Diarization may cut a segment where the voice changes, so it runs before the corrections.
     heard = assign_speakers(ctx, session, episode, transcript, heard_segments(transcript.segments), audio_path)
-    corrected, corrections = glossary.correct(heard)
+    corrected, corrections = correct_transcript(heard, glossary, episode_knowledge(episode),
+                                                (transcript.options or {}).get("hotwords", []))
     for row, seg in zip(transcript.segments, corrected):
-        row.text = seg.text
+        row.text, row.words = seg.text, [w.__dict__ for w in seg.words]
     transcript.corrections = [c.__dict__ for c in corrections]
     write_transcript_files(ctx, episode, transcript.id, corrected)
     transcript.language, transcript.duration = info.language, info.duration
@@ -135,7 +150,10 @@ def analyze_step(ctx, session: Session, episode: Episode, report) -> None:
     notes = episode.summary.markdown if episode.summary else ""
     segments = [(s.start, s.end, s.text) for s in transcript.segments] if transcript else []
     duration = episode.duration or (segments[-1][1] if segments else 0.0)
-    _store_anchors(session, episode, pairing.align_notes(notes, segments, glossary) if notes else [])
+    anchors = pairing.align_notes(notes, segments, glossary) if notes else []
+    if anchors and transcript:  # listen-at moments on the sentence, from the stored word times
+        anchors = land_anchors(anchors, timed_words(transcript.segments))
+    _store_anchors(session, episode, anchors)
     report(0.4)
     _store_tags(session, episode, pairing.suggest_tags(glossary, segments, notes,
                                                        exclude=[et.tag.name for et in episode.tags

@@ -164,6 +164,34 @@ def jobs(watch: bool, as_json: bool, limit: int) -> None:
 
 
 @main.group()
+def glossary() -> None:
+    """The clinical glossary: what people taught the recognizer."""
+
+
+@glossary.command("suggest")
+@click.option("--accept", "accept", multiple=True, type=int, metavar="N",
+              help="Add suggestion N (as numbered in the list) to the glossary; repeatable.")
+@click.option("--accept-all", is_flag=True, help="Add every suggestion listed.")
+@click.option("--min-episodes", default=2, show_default=True, type=click.IntRange(1),
+              help="Suggest a correction made in at least this many episodes.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@friendly
+def glossary_suggest(accept: tuple[int, ...], accept_all: bool, min_episodes: int, as_json: bool) -> None:
+    """List word corrections people made in several episodes; --accept adds them to the glossary."""
+    rows, accepted = ops.glossary_suggest(accept, accept_all, min_episodes)
+    if as_json:
+        return echo_json({"suggestions": rows, "accepted": accepted})
+    if not rows:
+        click.echo(f"No correction was made in {min_episodes} or more episodes.")
+    for row in rows:
+        done = " (added)" if row in accepted else ""
+        click.echo(f"{row['number']:>3}. “{row['heard']}” -> “{row['term']}”  in {len(row['episodes'])} episodes: "
+                   f"{', '.join(row['episodes'])}{done}")
+    if rows and not accepted:
+        click.echo("Add one with: clinex glossary suggest --accept N (or --accept-all).")
+
+
+@main.group()
 def episodes() -> None:
     """Episodes."""
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipeline.errors import ClinexError
 from pipeline.models import Episode, GlossaryTerm, Segment, SegmentRevision, Transcript, User
 from pipeline.steps import heard_segments, write_transcript_files
 
@@ -77,6 +78,48 @@ def glossary_suggestions(session: Session, episode: Episode) -> list[GlossarySug
             seen.add(key)
             out.append(GlossarySuggestion(heard, corrected, revision.segment_id, start, author))
     return out
+
+
+@dataclass(frozen=True)
+class RecurringCorrection:
+    """The same word swap made by people in several episodes' transcripts."""
+
+    heard: str
+    corrected: str
+    episodes: tuple[str, ...]  # slugs, in the order the swaps were made
+
+
+def recurring_corrections(session: Session, min_episodes: int = 2) -> list[RecurringCorrection]:
+    """Word swaps people made in at least ``min_episodes`` episodes that the glossary does not
+    know yet, most episodes first (then alphabetically, so the numbering is stable)."""
+    known = {(m.lower(), t.term.lower()) for t in session.scalars(select(GlossaryTerm)) for m in t.mishearings or []}
+    rows = session.execute(select(SegmentRevision.previous_text, SegmentRevision.text, Episode.slug)
+                           .join(Segment, Segment.id == SegmentRevision.segment_id)
+                           .join(Transcript, Transcript.id == Segment.transcript_id)
+                           .join(Episode, Episode.id == Transcript.episode_id).order_by(SegmentRevision.id)).all()
+    seen: dict[tuple[str, str], dict] = {}
+    for before, after, slug in rows:
+        for heard, corrected in swapped_words(before, after):
+            key = (heard.lower(), corrected.lower())
+            if key not in known:
+                entry = seen.setdefault(key, {"heard": heard, "corrected": corrected, "episodes": {}})
+                entry["episodes"].setdefault(slug, None)
+    found = [RecurringCorrection(e["heard"], e["corrected"], tuple(e["episodes"])) for e in seen.values()
+             if len(e["episodes"]) >= min_episodes]
+    return sorted(found, key=lambda r: (-len(r.episodes), r.heard.lower(), r.corrected.lower()))
+
+
+def accept_recurring(session: Session, suggestions: list[RecurringCorrection], numbers) -> list[RecurringCorrection]:
+    """Add suggestions (numbered from 1 as listed) to the glossary as known mishearings.
+
+    Raises ClinexError naming the first number that is not on the list; nothing is added then."""
+    for n in numbers:
+        if not 1 <= n <= len(suggestions):
+            raise ClinexError(f"There is no suggestion {n}: the list has {len(suggestions)}.")
+    chosen = [suggestions[n - 1] for n in dict.fromkeys(numbers)]
+    for s in chosen:
+        add_mishearing(session, s.corrected, s.heard, category="correction")
+    return chosen
 
 
 def add_mishearing(session: Session, term: str, heard: str, category: str = "term") -> GlossaryTerm:

@@ -31,6 +31,7 @@ from pipeline.text import slugify
 from . import create_app
 from .base_url import settle_base_url
 from .context import CeleryDispatcher, web_context
+from .corrections import accept_recurring, recurring_corrections
 from .feed_data import published_episodes, render_feed
 
 STATUSES = [s.value for s in EpisodeStatus]
@@ -168,6 +169,22 @@ def list_episodes(status: str | None = None, oldest_first: bool = False, setting
             query = query.where(Episode.status == status)
         order = Episode.updated_at if oldest_first else Episode.id.desc()
         return [_row(ctx, ep) for ep in session.scalars(query.order_by(order))]
+
+
+def glossary_suggest(accept=(), accept_all: bool = False, min_episodes: int = 2,
+                     settings: Settings | None = None) -> tuple[list[dict], list[dict]]:
+    """Word swaps people made in ``min_episodes`` or more episodes (numbered from 1), and those
+    accepted into the glossary now (``accept`` numbers, or all). Raises ClinexError for a
+    number not on the list, adding nothing."""
+    ctx = context(settings)
+    with ctx.session() as session:
+        found = recurring_corrections(session, min_episodes)
+        numbers = range(1, len(found) + 1) if accept_all else list(accept)
+        accepted = accept_recurring(session, found, numbers)
+        rows = [{"number": n, "heard": r.heard, "term": r.corrected, "episodes": list(r.episodes)}
+                for n, r in enumerate(found, start=1)]
+        return rows, [row for row in rows if any(row["heard"] == a.heard and row["term"] == a.corrected
+                                                 for a in accepted)]
 
 
 def list_jobs(limit: int = 30, settings: Settings | None = None) -> list[dict]:

@@ -9,16 +9,20 @@ template can escape the text first and highlight after.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from markupsafe import Markup, escape
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
+
+from pipeline.models import Segment
+from pipeline.pairing.landing import first_match, timed_words
 
 MAX_QUERY = 200
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MARKDOWN = re.compile(r"(^|\n)\s*(#{1,6}|[-*+>]|\d+[.)])\s|[*_`]+")
 _KIND_OFFSETS = {"segment": 1, "summary": 2, "title": 3}
+_ROW_ID = {"segment": "x.id", "summary": "NULL", "title": "NULL"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class SearchHit:
     title: str
     snippet: str
     start: float | None = None
+    segment_id: int | None = None
 
     @property
     def snippet_html(self) -> Markup:
@@ -59,7 +64,19 @@ def search(session: Session, query: str, limit: int = 50, episode_id: int | None
     hits: list[SearchHit] = []
     for kind in (("segment",) if speaker else ("title", "summary", "segment")):
         hits += run(session, kind, words, limit, where, episode_id, speaker)
-    return hits
+    return _on_the_words(session, hits, words)
+
+
+def _on_the_words(session: Session, hits: list[SearchHit], words: list[str]) -> list[SearchHit]:
+    """Transcript hits moved from the start of their line to the word that matched."""
+    ids = [h.segment_id for h in hits if h.segment_id is not None]
+    rows = {r.id: r for r in session.scalars(select(Segment).where(Segment.id.in_(ids)))} if ids else {}
+    out = []
+    for h in hits:
+        row = rows.get(h.segment_id)
+        at = first_match(timed_words([row]), words) if row is not None else None
+        out.append(replace(h, start=round(at, 2)) if at is not None else h)
+    return out
 
 
 # (the table holding the text, joins up to the episode, start time column)
@@ -88,12 +105,12 @@ def _search_sqlite(session: Session, kind: str, words: list[str], limit: int, wh
     match = " ".join(f'"{w}"' for w in words[:-1]) + f' "{words[-1]}"*'
     table, joins, start = _JOINS[kind]
     alias = table.split()[1]
-    sql = (f"SELECT e.id, e.slug, e.title, snippet(search_fts, 0, char(2), char(3), '…', 14), {start} "
+    sql = (f"SELECT e.id, e.slug, e.title, snippet(search_fts, 0, char(2), char(3), '…', 14), {start}, {_ROW_ID[kind]} "
            f"FROM search_fts JOIN {table} ON search_fts.rowid = {alias}.id * 4 + {_KIND_OFFSETS[kind]} {joins} "
            f"WHERE search_fts MATCH :match AND e.status = 'published' {_LATEST[kind]} {where} "
            f"ORDER BY bm25(search_fts) LIMIT :limit")
     rows = session.execute(text(sql), {"match": match, "limit": limit, "episode_id": episode_id, "speaker": speaker})
-    return [SearchHit(kind, r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    return [SearchHit(kind, r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
 
 _PG_COLUMNS = {"title": "e.title", "summary": "x.markdown", "segment": "x.text"}
@@ -105,11 +122,12 @@ def _search_postgres(session: Session, kind: str, words: list[str], limit: int, 
     table, joins, start = _JOINS[kind]
     vector = f"to_tsvector('english', {column})"
     sql = (f"SELECT e.id, e.slug, e.title, ts_headline('english', {column}, q, "
-           f"'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=28, MinWords=10'), {start} "
+           f"'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=28, MinWords=10'), {start}, "
+           f"{_ROW_ID[kind]} "
            f"FROM {table} {joins} CROSS JOIN to_tsquery('english', :tsquery) q "
            f"WHERE {vector} @@ q AND e.status = 'published' {_LATEST[kind]} {where} "
            f"ORDER BY ts_rank({vector}, q) DESC LIMIT :limit")
     tsquery = " & ".join(w.replace("'", "") for w in words[:-1]) + (" & " if len(words) > 1 else "") + f"{words[-1]}:*"
     rows = session.execute(text(sql), {"tsquery": tsquery, "limit": limit, "episode_id": episode_id,
                                        "speaker": speaker})
-    return [SearchHit(kind, r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    return [SearchHit(kind, r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]

@@ -119,7 +119,7 @@ class FasterWhisperEngine:
     def segments(self, audio: np.ndarray, options: TranscriptionOptions) -> Iterator[Segment]:
         common = dict(language=options.language, beam_size=options.beam_size,
                       word_timestamps=options.word_timestamps,
-                      hotwords=" ".join(options.hotwords) or None)
+                      hotwords=hotwords_prompt(options.hotwords))
         if options.batch_size > 0:
             from faster_whisper import BatchedInferencePipeline
 
@@ -133,6 +133,17 @@ class FasterWhisperEngine:
         for s in raw:
             words = [Word(w.start, w.end, w.word, w.probability) for w in (s.words or [])]
             yield Segment(0, s.start, s.end, s.text, words, s.avg_logprob, s.no_speech_prob)
+
+
+def hotwords_prompt(hotwords) -> str | None:
+    """The hotwords as faster-whisper puts them before each window: Whisper copies the prompt's
+    style, so a bare lower-case word list gave lines without capitals or full stops; written as a
+    sentence (capital first, full stop last) every window comes out written alike. Commas between
+    the words made it break rare words into comma-separated pieces, so they stay space-separated."""
+    text = " ".join(w.strip() for w in hotwords if w and w.strip())
+    if not text:
+        return None
+    return text[0].upper() + text[1:] + ("" if text.endswith((".", "?", "!")) else ".")
 
 
 class OpenAIWhisperEngine:

@@ -25,7 +25,8 @@ from .engines import bundled_model_path
 from .types import Correction, Segment, Word
 
 CATEGORIES = ("platform", "maker", "product", "procedure", "indication", "complication",
-              "skin", "abbreviation", "anatomy")
+              "skin", "abbreviation", "anatomy",
+              "term", "correction")  # the last two: what editors add in the admin page or from corrections
 # Scores: a listed mishearing holding a non-word is near certain; one of ordinary words is a
 # guess until context backs it; fuzzy matches score their similarity (0-1).
 THRESHOLD = 0.85
@@ -226,7 +227,10 @@ class Glossary:
         ordinary = _ordinary()
         if any(t.core not in ordinary for t in span):
             return LISTED_NONWORD
-        bonus = ACTIVE_BONUS if _key(term.term) in active else CLINICAL_BONUS if clinical else 0.0
+        # A phrase people corrected the same way in several episodes ("fold a graph" ->
+        # photograph) is as good as a hotword; a single ordinary word is too common for that.
+        taught = term.category == "correction" and len(span) > 1
+        bonus = ACTIVE_BONUS if _key(term.term) in active or taught else CLINICAL_BONUS if clinical else 0.0
         return LISTED_ORDINARY + bonus
 
     def _score_fuzzy(self, span, active, clinical):
@@ -330,6 +334,8 @@ def load_glossary(extra_path: str | None = None,
     groups: list[Iterable[Term]] = [bundled_terms()]
     if extra_path:
         groups.append(_read_yaml(extra_path))
-    groups.append(_parse_entries([{"term": t, "category": c, "mishearings": m} for t, c, m in extra_terms],
-                                 "from the database"))
+    # Editors type categories freely; one the glossary does not know is a plain term, not a
+    # reason to stop every transcription.
+    groups.append(_parse_entries([{"term": t, "category": c if c in CATEGORIES else "term", "mishearings": m}
+                                  for t, c, m in extra_terms], "from the database"))
     return Glossary(_merge_terms(*groups))

@@ -9,8 +9,19 @@ from .factories import make_episode
 
 def test_results_link_into_the_moment(client, episode):
     html = client.get("/search?q=hyaluronidase").get_data(as_text=True)
-    assert f'href="/episodes/{episode["slug"]}?t=9">Play from 0:09</a>' in html
+    # the line starts at 9.6 s; without stored word times its 8 words share its 4.6 s, and the
+    # link opens on the eighth, the word that matched
+    assert f'href="/episodes/{episode["slug"]}?t=13.6">Play from 0:13</a>' in html
     assert "<mark>hyaluronidase</mark>" in html
+
+
+def test_results_open_on_the_stored_time_of_the_matching_word(client, session, episode):
+    seg = session.get(Episode, episode["id"]).transcript.segments[2]
+    seg.words = [{"start": seg.start + 0.4 * k, "end": seg.start + 0.4 * k + 0.3, "word": " " + w, "probability": 1.0}
+                 for k, w in enumerate(seg.text.split())]
+    session.commit()
+    html = client.get("/search?q=dissolved").get_data(as_text=True)
+    assert f'href="/episodes/{episode["slug"]}?t=11.6">' in html  # 9.6 + 5 words x 0.4 s
 
 
 def test_prefix_and_stemming(client, episode):

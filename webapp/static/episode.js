@@ -41,7 +41,7 @@
     const t = parseFloat(link.dataset.t);
     seek(t, true);
     // the player is fixed on screen, so the page stays where the reader is
-    history.replaceState(null, "", "#t=" + Math.floor(t));
+    history.replaceState(null, "", "#t=" + t.toFixed(1));
   });
 
   window.addEventListener("hashchange", () => {
@@ -71,6 +71,22 @@
       current = row;
     });
   }
+
+  // A #t= moment (a search hit, a shared link) shows the line that holds it. The address keeps
+  // one decimal, so allow for its rounding: the line starting at 92.42 s holds #t=92.4.
+  function showLine(t) {
+    const row = rowAt(t + 0.06);
+    if (!row) return;
+    if (current) current.classList.remove("current");
+    row.classList.add("current");
+    current = row;
+    row.scrollIntoView({ block: "center" });
+  }
+  if (initial !== null) showLine(initial);
+  window.addEventListener("hashchange", () => {
+    const t = hashTime();
+    if (t !== null) showLine(t);
+  });
 
   const box = document.getElementById("tq");
   const count = document.getElementById("tq-count");

@@ -65,7 +65,7 @@
 
   // ---- where to start: ?t= / #t= in the address, else the saved place
   function addressTime() {
-    const m = location.hash.match(/^#t=(\d+(?:\.\d+)?)$/) || location.search.match(/[?&]t=(\d+)/);
+    const m = location.hash.match(/^#t=(\d+(?:\.\d+)?)$/) || location.search.match(/[?&]t=(\d+(?:\.\d+)?)/);
     return m ? parseFloat(m[1]) : null;
   }
   function savedTime() {

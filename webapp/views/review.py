@@ -221,6 +221,8 @@ def glossary(episode_id: int):
     add_mishearing(db(), pair[1], pair[0], category="correction")
     db().commit()
     flash(f"“{pair[0]}” is now known as a mishearing of “{pair[1]}”.")
+    if request.form.get("back") == "transcript":  # offered in the transcript editor
+        return redirect(url_for("studio.transcript", episode_id=ep.id) + "#glossary")
     return redirect(url_for("review.episode", episode_id=ep.id) + "#glossary")
 
 

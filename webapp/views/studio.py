@@ -15,7 +15,7 @@ from pipeline.workflow import transition
 from .. import dispatcher
 from ..auth import can_manage, role_required
 from ..calls_studio import call_choices, checked_call_session, link_call_session
-from ..corrections import apply_correction
+from ..corrections import apply_correction, glossary_suggestions, swapped_words
 from ..db import ctx, db, get_or_404
 from ..episode_edit import apply_fields, fields_of
 from ..forms import ActionForm, EpisodeFieldsForm, SegmentForm, UploadForm
@@ -189,7 +189,10 @@ def edit(episode_id: int):
 @role_required(Role.summarizer)
 def transcript(episode_id: int):
     ep = managed_or_404(episode_id)
-    return render_template("studio_transcript.html", episode=ep, transcript=ep.transcript)
+    # Editors keep the glossary: their transcript editor offers each word fix as a new term.
+    offers = glossary_suggestions(db(), ep) if current_user.has_role(Role.editor) else []
+    return render_template("studio_transcript.html", episode=ep, transcript=ep.transcript, suggestions=offers,
+                           action_form=ActionForm())
 
 
 @bp.route("/<int:episode_id>/segments/<int:segment_id>", methods=["GET", "POST"])
@@ -201,9 +204,12 @@ def segment(episode_id: int, segment_id: int):
         abort(404)
     form = SegmentForm(data=None if request.method == "POST" else {"text": seg.text})
     if form.validate_on_submit():
+        before = seg.text
         changed = apply_correction(ctx(), db(), ep, seg, form.text.data, _me())
         db().commit()
         flash("Correction saved." if changed else "No change.")
+        if changed and current_user.has_role(Role.editor) and swapped_words(before, seg.text):
+            flash("Add the corrected words to the glossary below, so the next episode that says them gets them right.")
         return redirect(url_for("studio.transcript", episode_id=ep.id) + f"#s{seg.id}")
     return render_template("studio_segment.html", form=form, episode=ep, segment=seg), 400 if form.errors else 200
 
