@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from pipeline.accounts import count_editors, create_user, find_user, set_role
 from pipeline import review
 from pipeline.errors import ClinexError, InvalidUpload, NotFound
-from pipeline.ingest import ingest_upload
+from pipeline.ingest import ingest_notes_only, ingest_upload
 from pipeline.jobs import InlineDispatcher, JobContext
 from pipeline.migrate import current_revision, upgrade_database
 from pipeline.models import Episode, EpisodeStatus, Job, Tag, User
@@ -101,6 +101,26 @@ def ingest_file(audio_path: Path, *, notes_path: Path | None = None, title=None,
         author_id = _actor(session, author_email).id if author_email else None
     result = ingest_upload(ctx, audio_path, filename=audio_path.name, meta=meta, author_id=author_id,
                            notes_text=Path(notes_path).read_bytes() if notes_path is not None else None)
+    if wait:
+        _run_inline(ctx, result.job_ids, quiet)
+    else:
+        CeleryDispatcher(_celery(ctx.settings)).dispatch(result.job_ids)
+    return episode_row(ctx, result.episode_id)
+
+
+NOTES_SUFFIXES = (".md", ".markdown", ".txt")
+
+
+def ingest_notes_file(notes_path: Path, *, title=None, event=None, speakers=(), tags=(), recorded_on=None,
+                      author_email=None, wait=False, quiet=False, settings: Settings | None = None) -> dict:
+    """Make an episode of summary notes alone (voiced); with ``wait`` run its jobs here."""
+    ctx = context(settings)
+    if not Path(notes_path).is_file():
+        raise InvalidUpload(f"No such notes file: {notes_path}.")
+    meta = meta_from_fields(title, event, list(speakers or ()), recorded_on, list(tags or ()), date_label="--date")
+    with ctx.session() as session:
+        author_id = _actor(session, author_email).id if author_email else None
+    result = ingest_notes_only(ctx, meta=meta, notes_text=Path(notes_path).read_bytes(), author_id=author_id)
     if wait:
         _run_inline(ctx, result.job_ids, quiet)
     else:

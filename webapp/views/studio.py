@@ -22,7 +22,7 @@ from ..rendering import render_markdown
 from ..security import enforce
 from ..status import episode_status
 from .media import serve_range
-from ..uploads import append_chunk, find_chunked, ingest_chunked, ingest_path, start_chunked
+from ..uploads import append_chunk, find_chunked, ingest_chunked, ingest_notes, ingest_path, start_chunked
 
 bp = Blueprint("studio", __name__, url_prefix="/studio")
 EDITABLE = {EpisodeStatus.draft.value, EpisodeStatus.processing.value, EpisodeStatus.in_review.value,
@@ -63,6 +63,26 @@ def upload():
         form.audio.errors = [str(exc)]
         return render_template("studio_upload.html", form=form), 422
     flash("Uploaded. Processing has started; this page follows it.")
+    return redirect(url_for("studio.episode", episode_id=result.episode_id))
+
+
+@bp.route("/notes", methods=["GET", "POST"])
+@role_required(Role.summarizer)
+def notes_only():
+    """A summary with no recording (an article, a webinar, a session nobody recorded): voiced."""
+    form = EpisodeFieldsForm()
+    if not form.validate_on_submit():
+        return render_template("studio_notes.html", form=form), 400 if form.errors else 200
+    try:
+        enforce("upload", str(current_user.id))
+        meta = meta_from_fields(form.title.data, form.event.data, form.speakers.data, form.recorded_on.data,
+                                form.tags.data)
+        result = ingest_notes(meta, form.notes.data, _me())
+    except InvalidUpload as exc:
+        db().rollback()
+        form.notes.errors = [str(exc)]
+        return render_template("studio_notes.html", form=form), 422
+    flash("Submitted. The summary is being voiced; this page follows it.")
     return redirect(url_for("studio.episode", episode_id=result.episode_id))
 
 

@@ -1,0 +1,98 @@
+"""Notes-only episodes from the three faces: the studio form, the JSON API and `clinex ingest
+NOTES.md`, on the real voice; and their refusals, with nothing stored."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from pipeline.accounts import issue_api_token
+from pipeline.models import Episode, User
+
+from webapp.cli import main
+
+from .conftest import csrf_from
+
+NOTES = """---
+title: Hyaluronidase for filler nodules
+source: {title: Managing filler complications, kind: guide, url: https://example.org/guide, authors: [Dr. K. Osei]}
+---
+Dissolve hyaluronic acid nodules with hyaluronidase.
+
+## Dosing
+- Start with a small test dose.
+"""
+
+
+@pytest.fixture
+def inline(app, ctx):
+    from pipeline.jobs import InlineDispatcher
+
+    app.extensions["clinex_dispatcher"] = InlineDispatcher(ctx)
+    return app
+
+
+def _episodes(session):
+    session.expire_all()
+    return session.query(Episode).order_by(Episode.id).all()
+
+
+def _form(client, **fields):
+    token = csrf_from(client.get("/studio/notes").get_data(as_text=True))
+    return {"csrf_token": token, "title": "", "event": "", "speakers": "", "recorded_on": "", "tags": "",
+            "notes": "", **fields}
+
+
+def test_the_studio_form_voices_notes_to_review(inline, as_role, session):
+    client = as_role("summarizer")
+    assert "Voice a summary" in client.get("/studio/").get_data(as_text=True)
+    response = client.post("/studio/notes", data=_form(client, notes=NOTES))
+    assert response.status_code == 302, response.get_data(as_text=True)[-800:]
+    [ep] = _episodes(session)
+    assert ep.status == "in_review", ep.failure_reason
+    assert ep.audio_notes.notes_only and ep.audio_notes.source_kind == "guide"
+    status = client.get(f"/studio/{ep.id}/status.json").get_json()
+    assert [j["kind"] for j in status["jobs"]] == ["voice", "prepare_audio", "analyze"]
+    assert client.get(f"/studio/{ep.id}/audio", headers={"Range": "bytes=0-1"}).status_code == 206
+
+
+def test_the_studio_form_refuses_empty_notes_with_the_reason(inline, as_role, session):
+    client = as_role("summarizer")
+    response = client.post("/studio/notes", data=_form(client, title="Nothing yet"))
+    assert response.status_code == 422 and "needs its notes" in response.get_data(as_text=True)
+    assert _episodes(session) == []
+
+
+def test_the_api_takes_notes_only_and_refuses_ambiguity(inline, client, session, users):
+    token = issue_api_token(session, session.get(User, users["summarizer"]))
+    session.commit()
+    auth = {"Authorization": f"Bearer {token}"}
+    missing = client.post("/api/episodes", headers=auth, data={"title": "x"})
+    assert missing.status_code == 422 and "notes_only=true" in missing.get_json()["message"]
+    created = client.post("/api/episodes", headers=auth, data={"notes_only": "true", "notes": NOTES})
+    assert created.status_code == 202, created.get_json()
+    status = client.get(created.get_json()["status_url"], headers=auth).get_json()
+    assert status["status"] == "in_review"
+    unspeakable = client.post("/api/episodes", headers=auth, data={"notes_only": "true", "title": "Links",
+                                                                    "notes": "[](https://example.org)"})
+    assert unspeakable.status_code == 422 and "nothing a voice can say" in unspeakable.get_json()["message"]
+    assert len(_episodes(session)) == 1
+
+
+def test_clinex_ingest_notes_md_voices_it(settings_dict, monkeypatch, tmp_path):
+    for key, value in settings_dict.items():
+        monkeypatch.setenv(f"CLINEX_{key}", value)
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    notes = tmp_path / "summary.md"
+    notes.write_text(NOTES)
+    result = runner.invoke(main, ["ingest", str(notes), "--wait", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["status"] == "in_review"
+    again = runner.invoke(main, ["ingest", str(notes), "--wait"], catch_exceptions=False)
+    assert again.exit_code != 0 and "already submitted" in again.output and "Traceback" not in again.output
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n")
+    refused = runner.invoke(main, ["ingest", "--notes-only", str(empty)], catch_exceptions=False)
+    assert refused.exit_code != 0 and "needs its notes" in refused.output
