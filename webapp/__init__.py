@@ -30,7 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["clinex"] = web_context(settings)
     app.extensions["clinex_dispatcher"] = None  # created on first use, so tests can swap it
 
-    from . import auth, errors, members, rendering, security
+    from . import audio_notes, auth, errors, members, rendering, security
     from .uploads import UploadRequest
 
     app.request_class = UploadRequest  # file parts spool to named files on disk, never to memory
@@ -40,11 +40,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     rendering.init_app(app)
     security.init_app(app)
     members.init_app(app)
+    audio_notes.init_app(app)
 
     from .views import (accounts, admin, api, discussion, feeds, media, moderation, public, review, search, stats,
-                        studio)
+                        studio, summaries)
 
-    for module in (public, feeds, media, accounts, review, discussion, search, studio, moderation, admin, stats, api):
+    for module in (public, feeds, media, accounts, review, discussion, search, studio, moderation, admin, stats, api,
+                   summaries):
         app.register_blueprint(module.bp)
 
     @app.teardown_appcontext

@@ -96,3 +96,58 @@ def test_clinex_ingest_notes_md_voices_it(settings_dict, monkeypatch, tmp_path):
     empty.write_text("\n")
     refused = runner.invoke(main, ["ingest", "--notes-only", str(empty)], catch_exceptions=False)
     assert refused.exit_code != 0 and "needs its notes" in refused.output
+
+
+def _notes_only_published(ctx, session, users, title="Oral TXA for melasma"):
+    from pipeline.models import AudioNotes
+
+    from .factories import make_episode
+
+    ep = make_episode(ctx, session, title=title, author=session.get(User, users["summarizer"]))
+    ep.audio_notes = AudioNotes(notes_only=True, source_title="Oral tranexamic acid in melasma", source_kind="article",
+                                source_url="https://example.org/txa", source_authors=["M. Lee"])
+    session.commit()
+    return ep
+
+
+def test_feeds_cite_the_source_credit_the_summarizer_and_list_spoken_summaries(ctx, session, users, client):
+    from lxml import etree
+
+    from .factories import make_episode
+
+    recorded = make_episode(ctx, session, title="A recorded lecture")
+    spoken = _notes_only_published(ctx, session, users)
+    ns = {"podcast": "https://podcastindex.org/namespace/1.0"}
+    main = etree.fromstring(client.get("/feed.xml").data)
+    [item] = main.xpath("//item[title='Oral TXA for melasma']")
+    assert "A summary of the article Oral tranexamic acid in melasma by M. Lee" in item.findtext("description")
+    assert "not the original article" in item.findtext("description")
+    people = [(p.text, p.get("role"), p.get("group")) for p in item.xpath("podcast:person", namespaces=ns)]
+    assert (session.get(User, users["summarizer"]).display_name, "author", "writing") in people
+    summaries = etree.fromstring(client.get("/summaries/feed.xml").data)
+    assert summaries.xpath("//item/title/text()") == [spoken.title]
+    assert "Spoken summaries" in summaries.findtext("channel/title")
+    assert recorded.title not in client.get("/tags/melasma/summaries.xml").get_data(as_text=True)
+    assert spoken.title in client.get("/events/aesthetic-lasers-summit/summaries.xml").get_data(as_text=True)
+    assert client.get("/tags/no-such/summaries.xml").status_code == 404
+    page = client.get(f"/episodes/{spoken.slug}").get_data(as_text=True)
+    assert 'href="https://example.org/txa"' in page and "not the original article" in page
+
+
+def test_editors_add_pronunciations_on_the_glossary_page_and_the_voice_uses_them(ctx, as_role, session):
+    from pipeline.models import SpokenTerm
+    from pipeline.voicing import episode_lexicon
+
+    client = as_role("editor")
+    page = client.get("/admin/glossary").get_data(as_text=True)
+    assert "Pronunciations" in page
+    token = csrf_from(page)
+    bad = client.post("/admin/glossary/pronunciations", data={"csrf_token": token, "term": "Xeomin",
+                                                              "phonemes": "ZEE-oh-min"})
+    assert bad.status_code == 400 and "cannot say" in bad.get_data(as_text=True)
+    ok = client.post("/admin/glossary/pronunciations", data={"csrf_token": token, "term": "Xeomin",
+                                                             "phonemes": "zˈiːoʊmɪn"})
+    assert ok.status_code == 302
+    session.expire_all()
+    assert [p.term for p in session.query(SpokenTerm)] == ["Xeomin"]
+    assert episode_lexicon(session).apply("Xeomin works.")[1] == "[[zˈiːoʊmɪn]] works."
