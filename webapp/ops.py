@@ -47,10 +47,13 @@ class InitReport:
     editor_email: str | None = None
     editor_password: str | None = None
     sample_episode: int | None = None
+    sample_summary: int | None = None  # the notes-only sample
 
 
-def initialize(sample: bool = False, echo: Callable[[str], None] = print, settings: Settings | None = None) -> InitReport:
-    """Migrate, make sure an editor exists, and with ``sample`` publish the bundled lecture once."""
+def initialize(sample: bool = False, echo: Callable[[str], None] = print, settings: Settings | None = None,
+               summary_sample: bool = True) -> InitReport:
+    """Migrate, make sure an editor exists, and with ``sample`` publish the bundled lecture and
+    the bundled article summary (a notes-only episode, unless ``summary_sample`` is False) once."""
     ctx = context(settings)
     report = InitReport(str(ctx.settings.instance_path), upgrade(ctx.settings))
     with ctx.session() as session:
@@ -67,7 +70,20 @@ def initialize(sample: bool = False, echo: Callable[[str], None] = print, settin
         approve(result["id"], editor_email=report.editor_email or DEFAULT_EDITOR, note="bundled sample",
                 settings=ctx.settings)
         report.sample_episode = result["id"]
+        if summary_sample:
+            report.sample_summary = publish_sample_summary(report.editor_email or DEFAULT_EDITOR, echo, ctx.settings)
     return report
+
+
+def publish_sample_summary(editor_email: str, echo: Callable[[str], None] = print,
+                           settings: Settings | None = None) -> int:
+    """The bundled notes-only sample (an article summary), voiced and published; its episode id."""
+    echo("Voicing the bundled sample article summary (once)...")
+    result = ingest_notes_file(SAMPLE_DIR / "article_summary.md", wait=True, quiet=True, settings=settings)
+    if result["status"] != EpisodeStatus.in_review.value:
+        raise ClinexError(f"The sample summary did not reach review: {result.get('failure_reason')}")
+    approve(result["id"], editor_email=editor_email, note="bundled sample", settings=settings)
+    return result["id"]
 
 
 def add_user(email: str, name: str | None, role: str, password: str | None, settings: Settings | None = None) -> str:

@@ -149,7 +149,7 @@ def test_the_same_notes_twice_are_refused(ctx):
         _ingest(ctx)
 
 
-def test_a_failing_voice_fails_the_job_with_its_message(ctx, monkeypatch):
+def test_a_failing_voice_fails_the_job_with_its_message_and_a_retry_voices_it(ctx, monkeypatch):
     from pipeline import voicing
     from pipeline.errors import TranscriptionError
     from pipeline.jobs import InlineDispatcher
@@ -164,3 +164,9 @@ def test_a_failing_voice_fails_the_job_with_its_message(ctx, monkeypatch):
     with ctx.sessions() as session:
         episode = session.get(Episode, result.episode_id)
         assert episode.status == "failed" and "could not speak" in episode.failure_reason
+    monkeypatch.undo()  # the voice works again: a retry (what `clinex retry` calls) voices it
+    from pipeline.review import retry
+
+    InlineDispatcher(ctx).dispatch(retry(ctx, result.episode_id))
+    with ctx.sessions() as session:
+        assert session.get(Episode, result.episode_id).status == "in_review"

@@ -151,3 +151,20 @@ def test_editors_add_pronunciations_on_the_glossary_page_and_the_voice_uses_them
     session.expire_all()
     assert [p.term for p in session.query(SpokenTerm)] == ["Xeomin"]
     assert episode_lexicon(session).apply("Xeomin works.")[1] == "[[zˈiːoʊmɪn]] works."
+
+
+def test_the_sample_article_summary_is_voiced_and_published(ctx):
+    """What `clinex init --sample` publishes beside the lecture (the lecture is the shared fixture)."""
+    from pipeline.accounts import create_user
+    from pipeline.models import MediaKind
+    from webapp import ops
+
+    with ctx.session() as session:
+        editor, _password = create_user(session, "editor@example.org", "Editor", "editor")
+    episode_id = ops.publish_sample_summary("editor@example.org", lambda _m: None, ctx.settings)
+    with ctx.sessions() as session:
+        summary = session.get(Episode, episode_id)
+        assert summary.status == "published" and summary.audio_notes.notes_only
+        assert summary.audio_notes.source_kind == "article"
+        assert summary.media_of(MediaKind.published).duration > 30
+        assert [c.title for c in summary.chapters][:2] == ["Opening", "Why it matters"]
