@@ -43,12 +43,19 @@ def wer(reference: str, hypothesis: str) -> float:
     return jiwer.wer(norm(reference), norm(hypothesis))
 
 
+def occurrences(term: str, text: str) -> int:
+    """Runs of up to four words that spell the term (spacing and hyphens are not pronunciation:
+    "radio frequency" and "Nd-YAG" count)."""
+    key = re.sub(r"[^a-z0-9]", "", term.lower())
+    tokens = re.findall(r"[a-z0-9]+", text.lower())
+    return sum(any("".join(tokens[i:i + n]) == key for n in range(1, 5)) for i in range(len(tokens)))
+
+
 def term_recall(reference: str, hypothesis: str) -> tuple[int, int, list[str]]:
     found = total = 0
     missed = []
     for term in TERMS:
-        pattern = re.compile(r"(?<![\w])" + re.escape(term.lower()).replace(r"\ ", r"[\s-]+") + r"(?![\w])")
-        want, got = len(pattern.findall(reference.lower())), len(pattern.findall(hypothesis.lower()))
+        want, got = occurrences(term, reference), occurrences(term, hypothesis)
         total += want
         found += min(want, got)
         if got < want:
@@ -121,6 +128,10 @@ def main() -> None:
         print(f"   {words} spoken words, {run['duration']:.0f} s of audio; wall {run['wall']:.1f} s "
               f"({run['duration'] / run['wall']:.1f}x real time); steps "
               + ", ".join(f"{k} {v:.1f} s" for k, v in run["steps"].items()))
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = usage.ru_utime + usage.ru_stime + sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2])
+        print(f"   CPU {cpu:.1f} s over both cores (this process and its ffmpeg children): on a quiet 2-core "
+              f"machine the wall time is about half of that; load average now {__import__('os').getloadavg()[0]:.1f}")
         print(f"   peak RSS {rss_mb():.0f} MB (voice, ffmpeg pipes and the flow; before Whisper is loaded); "
               f"output {run['lufs']:.1f} LUFS / {run['peak']:.1f} dBTP   targets <= 20 s, <= 500 MB")
         with local_copy(ctx.storage, run["key"]) as mp3:

@@ -41,7 +41,7 @@ def test_markdown_links_emphasis_and_code_are_stripped_and_shorthand_expanded():
 def test_the_lexicon_gives_phonemes_to_the_voice_and_the_written_term_to_the_transcript():
     [sentence] = sentences_of("Sciton and PIH after HSV.", bundled_lexicon())
     assert sentence.display == "Sciton and post-inflammatory hyperpigmentation after HSV."
-    assert sentence.spoken == "[[sˈaɪtɑːn]] and post-inflammatory hyperpigmentation after H S V."
+    assert sentence.spoken == "[[sˈaɪ tˌɑːn]] and post-inflammatory hyperpigmentation after H S V."
 
 
 def test_a_pronunciation_with_characters_the_voice_cannot_say_is_refused():

