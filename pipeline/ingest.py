@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from . import audio
 from .catalog import free_slug, get_or_create_event, get_or_create_person, get_or_create_tag
-from .errors import InvalidUpload, StorageError
+from .errors import InvalidUpload, NotFound, StorageError, WorkflowError
 from .jobs import JobContext, queue_first_steps
 from .keys import original_key
 from .models import (AudioNotes, Episode, EpisodePerson, EpisodeStatus, EpisodeTag, MediaFile, MediaKind, Summary,
@@ -23,7 +23,7 @@ from .models import (AudioNotes, Episode, EpisodePerson, EpisodeStatus, EpisodeT
 from .notes import EpisodeMeta, Notes, parse_notes
 from .settings import Settings
 from .storage import Storage, file_sha256, safe_filename
-from .voicing import episode_lexicon
+from .voicing import episode_lexicon, episode_script
 from .voice import script_for
 from .voice.speech_text import Credits
 from .workflow import transition
@@ -126,6 +126,22 @@ def ingest_notes_only(ctx: JobContext, *, meta: EpisodeMeta, notes_text: str | b
         jobs = queue_first_steps(session, episode)
         session.commit()
         return IngestResult(episode.id, episode.slug, [j.id for j in jobs])
+
+
+def revoice_notes(ctx: JobContext, episode_id: int, actor_id: int | None = None) -> list[int]:
+    """Voice a notes-only episode again after its summarizer changed the notes; returns the job
+    IDs to dispatch (committed). Raises NotFound, WorkflowError unless it is in review or sent
+    back, InvalidUpload (nothing changed) when the new notes cannot be voiced."""
+    with ctx.session() as session:
+        episode = session.get(Episode, episode_id)
+        if episode is None or episode.audio_notes is None or not episode.audio_notes.notes_only:
+            raise NotFound(f"No notes-only episode {episode_id}.")
+        if episode.status not in (EpisodeStatus.in_review.value, EpisodeStatus.changes_requested.value):
+            raise WorkflowError("The summary can be voiced again only while it is in review or sent back.")
+        episode_script(ctx, session, episode)  # refuses notes that cannot be voiced, before anything changes
+        actor = session.get(User, actor_id) if actor_id is not None else None
+        transition(session, episode, EpisodeStatus.processing, actor=actor, reason="notes changed: voiced again")
+        return [job.id for job in queue_first_steps(session, episode)]
 
 
 def _audio_notes(meta: EpisodeMeta, *, notes_only: bool) -> AudioNotes:

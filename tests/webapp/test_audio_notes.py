@@ -168,3 +168,20 @@ def test_the_sample_article_summary_is_voiced_and_published(ctx):
         assert summary.audio_notes.source_kind == "article"
         assert summary.media_of(MediaKind.published).duration > 30
         assert [c.title for c in summary.chapters][:2] == ["Opening", "Why it matters"]
+
+
+def test_changed_notes_of_a_notes_only_episode_are_voiced_again(inline, as_role, session):
+    client = as_role("summarizer")
+    client.post("/studio/notes", data=_form(client, notes=NOTES))
+    [ep] = _episodes(session)
+    assert ep.status == "in_review", ep.failure_reason
+    page = client.get(f"/studio/{ep.id}/edit").get_data(as_text=True)
+    changed = NOTES.replace("Start with a small test dose.", "Start with a small test dose and wait an hour.")
+    response = client.post(f"/studio/{ep.id}/edit", data={
+        "csrf_token": csrf_from(page), "title": ep.title, "event": "", "speakers": "", "recorded_on": "", "tags": "",
+        "notes": changed})
+    assert response.status_code == 302
+    [ep] = _episodes(session)
+    assert ep.status == "in_review", ep.failure_reason
+    assert [j.kind for j in ep.jobs].count("voice") == 2
+    assert "wait an hour" in " ".join(s.text for s in ep.transcript.segments)

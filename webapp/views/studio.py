@@ -8,11 +8,13 @@ from sqlalchemy import select
 
 from pipeline import review
 from pipeline.errors import ClinexError, InvalidUpload
+from pipeline.ingest import revoice_notes
 from pipeline.models import Episode, EpisodeStatus, Role, Segment, User
 from pipeline.notes import meta_from_fields
 from pipeline.workflow import transition
 
 from .. import dispatcher
+from ..audio_notes import is_notes_only
 from ..auth import can_manage, role_required
 from ..corrections import apply_correction
 from ..db import ctx, db, get_or_404
@@ -181,6 +183,7 @@ def edit(episode_id: int):
         if request.form.get("action") == "preview":
             preview_html = render_markdown(form.notes.data)
         else:
+            version = ep.summary.version if ep.summary else 0
             try:
                 apply_fields(db(), ep, form, _me())
             except ClinexError as exc:
@@ -189,9 +192,24 @@ def edit(episode_id: int):
             else:
                 db().commit()
                 flash("Saved.")
+                _revoice_if_notes_changed(ep, version)
                 return redirect(url_for("studio.episode", episode_id=ep.id))
     return render_template("studio_edit.html", form=form, episode=ep, preview=preview_html), \
         400 if form.errors else 200
+
+
+def _revoice_if_notes_changed(ep: Episode, version_before: int) -> None:
+    """A notes-only episode's audio is its notes: new notes are voiced again (in review or sent back)."""
+    if not is_notes_only(ep) or (ep.summary.version if ep.summary else 0) == version_before \
+            or ep.status not in (EpisodeStatus.in_review.value, EpisodeStatus.changes_requested.value):
+        return
+    try:
+        job_ids = revoice_notes(ctx(), ep.id, current_user.id)
+    except ClinexError as exc:
+        flash(f"Saved, but the new notes were not voiced: {exc}")
+        return
+    dispatcher(current_app).dispatch(job_ids)
+    flash("The changed summary is being voiced again.")
 
 
 @bp.get("/<int:episode_id>/transcript")
