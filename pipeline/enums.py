@@ -49,6 +49,7 @@ class JobKind(str, enum.Enum):
     transcribe = "transcribe"
     analyze = "analyze"
     publish = "publish"
+    voice = "voice"  # a notes-only episode: the summary spoken by the voice (pipeline.voicing)
 
 
 class MediaKind(str, enum.Enum):
@@ -56,6 +57,7 @@ class MediaKind(str, enum.Enum):
     audio = "audio"  # the listening file, loudness-normalised
     published = "published"  # the listening file with ID3 tags, as served
     cover = "cover"
+    voiced = "voiced"  # a notes-only episode's summary as spoken, before loudness and encoding
 
 
 class TranscriptStatus(str, enum.Enum):

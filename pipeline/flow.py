@@ -3,6 +3,8 @@
     upload ──> prepare_audio ──┐
           └──> transcribe ─────┴──> analyze ──> in review ──(an editor approves)──> publish
 
+    notes only ──> voice ──> prepare_audio ──> analyze ──> in review ──> publish
+
 Every step is a job (``pipeline.jobs`` claims, runs, retries and recovers them) whose handler is
 named here; what a step does lives in ``pipeline.steps`` (processing) and ``pipeline.publish``.
 A step starts once every step it comes ``after`` has succeeded (since it last ran), so
@@ -22,6 +24,7 @@ from typing import Callable, Mapping, Protocol
 from .models import Episode, EpisodeStatus, JobKind, JobState
 from .publish import publish_step
 from .steps import analyze_step, prepare_audio_step, transcribe_step
+from .voicing import voice_step
 
 Handler = Callable[..., None]  # (ctx, session, episode, report, **options)
 
@@ -88,15 +91,25 @@ RECORDING = Flow(steps=(
     Step(JobKind.analyze, analyze_step, after=(JobKind.prepare_audio, JobKind.transcribe)),
 ))
 
+# A notes-only episode: the summary is spoken, then levelled and encoded like a recording; its
+# transcript comes from the synthesis, so there is no transcribe step.
+NOTES_ONLY = Flow(steps=(
+    Step(JobKind.voice, voice_step),
+    Step(JobKind.prepare_audio, prepare_audio_step, after=(JobKind.voice,)),
+    Step(JobKind.analyze, analyze_step, after=(JobKind.prepare_audio,)),
+))
+
 # Run when an editor approves (or by a worker finishing an approval that was cut short).
 PUBLISH = Step(JobKind.publish, publish_step)
 
-HANDLERS: dict[str, Handler] = {step.kind.value: step.handler for step in (*RECORDING.steps, PUBLISH)}
+HANDLERS: dict[str, Handler] = {step.kind.value: step.handler
+                                for step in (*RECORDING.steps, *NOTES_ONLY.steps, PUBLISH)}
 
 
 def flow_for(episode: Episode) -> Flow:
-    """The processing flow an episode goes through."""
-    return RECORDING
+    """The processing flow an episode goes through: NOTES_ONLY for a summary with no recording."""
+    notes = getattr(episode, "audio_notes", None)
+    return NOTES_ONLY if notes is not None and notes.notes_only else RECORDING
 
 
 def handler_for(kind: str) -> Handler:

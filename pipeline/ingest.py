@@ -15,13 +15,17 @@ from sqlalchemy.orm import Session
 
 from . import audio
 from .catalog import free_slug, get_or_create_event, get_or_create_person, get_or_create_tag
-from .errors import InvalidUpload, StorageError
+from .errors import InvalidUpload, NotFound, StorageError, WorkflowError
 from .jobs import JobContext, queue_first_steps
 from .keys import original_key
-from .models import Episode, EpisodePerson, EpisodeStatus, EpisodeTag, MediaFile, MediaKind, Summary, TagSource, User
+from .models import (AudioNotes, Episode, EpisodePerson, EpisodeStatus, EpisodeTag, MediaFile, MediaKind, Summary,
+                     TagSource, User)
 from .notes import EpisodeMeta, Notes, parse_notes
 from .settings import Settings
 from .storage import Storage, file_sha256, safe_filename
+from .voicing import episode_lexicon, episode_script
+from .voice import script_for
+from .voice.speech_text import Credits
 from .workflow import transition
 
 log = logging.getLogger(__name__)
@@ -87,6 +91,74 @@ def ingest_recording(session: Session, storage: Storage, settings: Settings, aud
     return IngestResult(episode.id, episode.slug, [j.id for j in jobs])
 
 
+def ingest_notes_only(ctx: JobContext, *, meta: EpisodeMeta, notes_text: str | bytes | None,
+                      author_id: int | None = None) -> IngestResult:
+    """Summary notes with no recording (an article, a webinar we may not publish, a session
+    nobody recorded): the notes become an episode whose audio is the summary spoken
+    (``flow.NOTES_ONLY``). The caller dispatches ``job_ids``.
+
+    Raises InvalidUpload, with nothing stored, for missing or bad notes, notes with nothing a
+    voice can say or too long to voice, and notes already submitted as another episode.
+    """
+    if notes_text is None or not notes_text.strip():
+        raise InvalidUpload("A summary without a recording needs its notes: write or attach the summary notes.")
+    notes = parse_notes(notes_text)
+    meta = meta.merged_over(notes.meta)
+    with ctx.session() as session:
+        author = session.get(User, author_id) if author_id is not None else None
+        heading = notes.sections[0].title[:300] if notes.sections and notes.sections[0].level == 1 else None
+        title = meta.title or heading
+        if not title:
+            raise InvalidUpload("Give the summary a title (a title field, a 'title:' line or a '# heading').")
+        credits = Credits(ctx.settings.SHOW_TITLE, title, author.display_name if author else None, meta.source)
+        script_for(notes.markdown, credits, episode_lexicon(session))  # refuses what cannot be voiced
+        _refuse_duplicate_notes(session, notes.markdown)
+        episode = Episode(title=title, slug=free_slug(session, Episode, title), status=EpisodeStatus.draft.value,
+                          recorded_on=meta.recorded_on or (meta.source.published_on if meta.source else None),
+                          explicit=meta.explicit, season=meta.season, number=meta.number,
+                          episode_type=meta.episode_type, members_only=meta.members_only,
+                          created_by_id=author.id if author else None)
+        session.add(episode)
+        session.flush()
+        episode.audio_notes = _audio_notes(meta, notes_only=True)
+        _attach_metadata(session, episode, meta, notes, author)
+        transition(session, episode, EpisodeStatus.processing, actor=author, reason="summary notes submitted")
+        jobs = queue_first_steps(session, episode)
+        session.commit()
+        return IngestResult(episode.id, episode.slug, [j.id for j in jobs])
+
+
+def revoice_notes(ctx: JobContext, episode_id: int, actor_id: int | None = None) -> list[int]:
+    """Voice a notes-only episode again after its summarizer changed the notes; returns the job
+    IDs to dispatch (committed). Raises NotFound, WorkflowError unless it is in review or sent
+    back, InvalidUpload (nothing changed) when the new notes cannot be voiced."""
+    with ctx.session() as session:
+        episode = session.get(Episode, episode_id)
+        if episode is None or episode.audio_notes is None or not episode.audio_notes.notes_only:
+            raise NotFound(f"No notes-only episode {episode_id}.")
+        if episode.status not in (EpisodeStatus.in_review.value, EpisodeStatus.changes_requested.value):
+            raise WorkflowError("The summary can be voiced again only while it is in review or sent back.")
+        episode_script(ctx, session, episode)  # refuses notes that cannot be voiced, before anything changes
+        actor = session.get(User, actor_id) if actor_id is not None else None
+        transition(session, episode, EpisodeStatus.processing, actor=actor, reason="notes changed: voiced again")
+        return [job.id for job in queue_first_steps(session, episode)]
+
+
+def _audio_notes(meta: EpisodeMeta, *, notes_only: bool) -> AudioNotes:
+    source = meta.source
+    return AudioNotes(notes_only=notes_only, source_title=source.title if source else None,
+                      source_kind=source.kind if source else None, source_url=source.url if source else None,
+                      source_authors=list(source.authors) if source else [],
+                      source_date=source.published_on if source else None)
+
+
+def _refuse_duplicate_notes(session: Session, markdown: str) -> None:
+    existing = session.scalars(select(Summary).join(AudioNotes, AudioNotes.episode_id == Summary.episode_id)
+                               .where(AudioNotes.notes_only.is_(True), Summary.markdown == markdown)).first()
+    if existing:
+        raise InvalidUpload(f"These notes were already submitted as episode {existing.episode_id}.")
+
+
 def _delete_after_failure(storage: Storage, key: str) -> None:
     """Remove what a failed ingest may have stored. When the store is down too, the ingest's own
     error is the one to report (the caller shows one sentence, not this); a copy left behind is
@@ -131,6 +203,8 @@ def _attach_metadata(session: Session, episode: Episode, meta: EpisodeMeta, note
     tags = {tag.id: tag for tag in (get_or_create_tag(session, name) for name in meta.tags)}
     for tag in tags.values():
         episode.tags.append(EpisodeTag(tag=tag, source=TagSource.summarizer.value, accepted=True))
+    if meta.source and episode.audio_notes is None:
+        episode.audio_notes = _audio_notes(meta, notes_only=False)
     if notes and notes.markdown.strip():
         session.add(Summary(episode_id=episode.id, version=1, markdown=notes.markdown,
                             author_id=author.id if author else None))

@@ -5,6 +5,8 @@
     published/<episode-uuid>/<sha16>.<ext>      the listening file with ID3 tags, as served
     transcripts/<episode-uuid>/<id>.<ext>       VTT / SRT / JSON / text of one transcript
     covers/<episode-uuid>/uploaded.jpg          an editor's cover; generated-<sha16>.jpg drawn from the title
+    voiced/<episode-uuid>/<sha16>.wav           a notes-only episode's summary as spoken
+    voicing/<episode-uuid>/<n>-<sha16>.wav|json one voiced paragraph while voicing runs (resume)
     site/...                                    the show's own files (cover); never an orphan
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from .storage import safe_filename
 
-MEDIA_PREFIXES = ("originals/", "audio/", "published/", "transcripts/")
+MEDIA_PREFIXES = ("originals/", "audio/", "published/", "transcripts/", "voiced/", "voicing/")
 SITE_COVER = "site/cover.jpg"
 
 
@@ -40,6 +42,19 @@ def published_key_from_url(episode_uuid: str, name: str) -> str:
 
 def transcript_key(episode_uuid: str, transcript_id: int, extension: str) -> str:
     return f"transcripts/{episode_uuid}/{transcript_id}.{extension}"
+
+
+def voiced_key(episode_uuid: str, sha256: str) -> str:
+    return f"voiced/{episode_uuid}/{sha256[:16]}.wav"
+
+
+def voicing_prefix(episode_uuid: str) -> str:
+    return f"voicing/{episode_uuid}/"
+
+
+def voicing_part_key(episode_uuid: str, index: int, text_sha256: str, extension: str) -> str:
+    """One voiced paragraph; the text's hash in the name means edited notes are voiced anew."""
+    return f"{voicing_prefix(episode_uuid)}{index:04d}-{text_sha256[:16]}.{extension}"
 
 
 def episode_uuid_of(key: str) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import (
     JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
     UniqueConstraint, false,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from .db import Base
 from .enums import (  # noqa: F401  (re-exported: most callers know them as models.*)
@@ -447,12 +447,43 @@ class Voice(Base):
         return self.name or f"Speaker {self.number + 1}"
 
 
+class AudioNotes(Base):
+    """What an episode's summary summarizes (front matter ``source:``) and whether the episode is
+    the summary voiced, with no recording (``notes_only``); one row per episode that has either."""
+
+    __tablename__ = "audio_notes"
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), primary_key=True)
+    notes_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_title: Mapped[Optional[str]] = mapped_column(String(300))
+    source_kind: Mapped[Optional[str]] = mapped_column(String(20))  # article | webinar | session | guide
+    source_url: Mapped[Optional[str]] = mapped_column(String(500))
+    source_authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source_date: Mapped[Optional[date]] = mapped_column(Date)
+    voice: Mapped[Optional[str]] = mapped_column(String(200))  # the voice that spoke it, once voiced
+    # The row is reached as ``episode.audio_notes`` (None for a recording without a cited source).
+    episode: Mapped[Episode] = relationship(backref=backref("audio_notes", uselist=False, lazy="selectin",
+                                                            cascade="all, delete-orphan"))
+
+
+class SpokenTerm(Base):
+    """How the voice says a term, added by editors over the glossary's ``pronunciations:``."""
+
+    __tablename__ = "pronunciations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term: Mapped[str] = mapped_column(String(120), unique=True)
+    phonemes: Mapped[Optional[str]] = mapped_column(String(200))
+    say: Mapped[Optional[str]] = mapped_column(String(200))
+    letters: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
 # Every column people write into is stored without bidirectional override characters.
 USER_WRITTEN = (
     User.display_name, Event.name, Event.place, Event.description, Person.name,
     Episode.title, Episode.review_note, Summary.markdown, Tag.name, Tag.category, Tag.description,
     Chapter.title, Anchor.text, Comment.body, Segment.text, Segment.speaker, SegmentRevision.text,
     AuditEvent.reason, GlossaryTerm.term, GlossaryTerm.category, GlossaryTerm.mishearings,
-    MediaFile.filename, Reflection.text, Voice.name,
+    MediaFile.filename, Reflection.text, Voice.name, AudioNotes.source_title, AudioNotes.source_authors,
+    SpokenTerm.term, SpokenTerm.say,
 )
 guard_user_text(*USER_WRITTEN)

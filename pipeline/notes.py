@@ -11,6 +11,8 @@ explicit: false
 members_only: false
 season: 1
 episode: 3
+source: {title: "Picosecond vs Q-switched lasers for melasma", url: https://doi.org/10.1000/x,
+         kind: article, authors: [A. Ribeiro, T. Hale], date: 2026-03-01}
 ---
 # Section heading          <- a section (becomes a chapter when anchored)
 - a claim                  <- a bullet (gets a "listen at" link when anchored)
@@ -34,7 +36,9 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.+)$")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 KNOWN_KEYS = {"title", "event", "date", "speakers", "tags", "explicit", "season", "episode", "episode_type", "language",
-              "members_only", "session"}
+              "members_only", "session", "source"}
+SOURCE_KINDS = ("article", "webinar", "session", "guide")
+SOURCE_KEYS = {"title", "url", "kind", "authors", "date"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,18 @@ class EventRef:
     place: str | None = None
     starts_on: date | None = None
     ends_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a summary summarizes (front matter ``source:``): cited on the page, in the feed item
+    and in the spoken opening and closing."""
+
+    title: str
+    kind: str = "article"  # article | webinar | session | guide
+    url: str | None = None
+    authors: tuple[str, ...] = ()
+    published_on: date | None = None
 
 
 @dataclass
@@ -80,6 +96,7 @@ class EpisodeMeta:
     episode_type: str = "full"
     members_only: bool = False
     call_session: int | None = None  # front matter ``session``: the call-for-summaries session these notes cover
+    source: Source | None = None
 
     def merged_over(self, base: "EpisodeMeta") -> "EpisodeMeta":
         """Fields set here win over ``base`` (command-line flags over front matter)."""
@@ -90,7 +107,7 @@ class EpisodeMeta:
             season=self.season if self.season is not None else base.season,
             number=self.number if self.number is not None else base.number,
             episode_type=self.episode_type if self.episode_type != "full" else base.episode_type,
-            members_only=self.members_only or base.members_only,
+            members_only=self.members_only or base.members_only, source=self.source or base.source,
             call_session=self.call_session if self.call_session is not None else base.call_session)
 
 
@@ -180,7 +197,7 @@ def _meta_from_yaml(source: str) -> EpisodeMeta:
         tags=_tags(data.get("tags")), explicit=_bool(data.get("explicit", False), "explicit"),
         members_only=_bool(data.get("members_only", False), "members_only"),
         season=_int(data.get("season"), "season"), number=_int(data.get("episode"), "episode"),
-        episode_type=_episode_type(data.get("episode_type", "full")),
+        episode_type=_episode_type(data.get("episode_type", "full")), source=_source(data.get("source")),
         call_session=_int(data.get("session"), "session"))
 
 
@@ -239,6 +256,31 @@ def _event(value) -> EventRef | None:
     return EventRef(name=_clean_name(value["name"], "event"), place=_text(value, "place", 200),
                     starts_on=_date(value.get("starts_on"), "event starts_on"),
                     ends_on=_date(value.get("ends_on"), "event ends_on"))
+
+
+def _source(value) -> Source | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not value.get("title"):
+        raise InvalidUpload("The notes' 'source' must be a mapping with at least 'title' "
+                            "(and url, kind, authors, date).")
+    unknown = sorted(str(k) for k in value if k not in SOURCE_KEYS)
+    if unknown:
+        raise InvalidUpload(f"The notes' 'source' has unknown field(s) {', '.join(unknown)}; "
+                            f"known fields are {', '.join(sorted(SOURCE_KEYS))}.")
+    kind = str(value.get("kind", "article")).strip().lower()
+    if kind not in SOURCE_KINDS:
+        raise InvalidUpload(f"The notes' source 'kind' must be one of {', '.join(SOURCE_KINDS)}, not {kind[:40]!r}.")
+    url = _text(value, "url", 500)
+    if url and not re.match(r"https?://[^\s/]+\.[^\s]+$", url):
+        raise InvalidUpload("The notes' source 'url' must be a web address starting with http:// or https://.")
+    authors = value.get("authors") or []
+    authors = [authors] if isinstance(authors, str) else authors
+    if not isinstance(authors, list):
+        raise InvalidUpload("The notes' source 'authors' must be a list of names.")
+    return Source(title=_clean_name(value["title"], "source title", TITLE_LIMIT), kind=kind, url=url,
+                  authors=tuple(_clean_name(a, "source author") for a in authors),
+                  published_on=_date(value.get("date"), "source date"))
 
 
 def _speakers(value) -> list[Speaker]:

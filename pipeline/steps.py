@@ -29,8 +29,9 @@ from .transcription import Segment as HeardSegment
 
 
 def prepare_audio_step(ctx, session: Session, episode: Episode, report) -> None:
-    """Decode the original, bring it to the loudness target and encode the listening file."""
-    original = episode.media_of(MediaKind.original)
+    """Decode the original (or a notes-only episode's voiced summary), bring it to the loudness
+    target and encode the listening file."""
+    original = episode.media_of(MediaKind.original) or episode.media_of(MediaKind.voiced)
     options = AudioOptions.from_settings(ctx.settings)
     with local_copy(ctx.storage, original.storage_key) as src, tempfile.TemporaryDirectory(prefix="clinex-") as out:
         prepared = normalize_and_encode(src, Path(out), options, progress=report)
@@ -150,9 +151,15 @@ def analyze_step(ctx, session: Session, episode: Episode, report) -> None:
     notes = episode.summary.markdown if episode.summary else ""
     segments = [(s.start, s.end, s.text) for s in transcript.segments] if transcript else []
     duration = episode.duration or (segments[-1][1] if segments else 0.0)
-    anchors = pairing.align_notes(notes, segments, glossary) if notes else []
-    if anchors and transcript:  # listen-at moments on the sentence, from the stored word times
-        anchors = land_anchors(anchors, timed_words(transcript.segments))
+    # A voiced summary knows where each part was said: its exact plan replaces the alignment.
+    voiced = (transcript.options or {}).get("voiced") if transcript else None
+    if voiced:
+        anchors = [pairing.AnchorResult(kind, position, text, start, 1.0) for kind, position, text, start in
+                   voiced["anchors"]]
+    else:
+        anchors = pairing.align_notes(notes, segments, glossary) if notes else []
+        if anchors and transcript:  # listen-at moments on the sentence, from the stored word times
+            anchors = land_anchors(anchors, timed_words(transcript.segments))
     _store_anchors(session, episode, anchors)
     report(0.4)
     _store_tags(session, episode, pairing.suggest_tags(glossary, segments, notes,
@@ -162,7 +169,9 @@ def analyze_step(ctx, session: Session, episode: Episode, report) -> None:
     if not any(c.source == ChapterSource.editor for c in episode.chapters):
         episode.chapters.clear()  # delete-orphan: the suggested chapters of an earlier run go
         session.flush()
-        for start, title, confidence, source in pairing.suggest_chapters(notes, segments, duration, glossary):
+        suggested = ([(start, title, 1.0, ChapterSource.notes.value) for start, title in voiced["chapters"]]
+                     if voiced else pairing.suggest_chapters(notes, segments, duration, glossary))
+        for start, title, confidence, source in suggested:
             episode.chapters.append(Chapter(start=start, title=title[:300], confidence=confidence, source=source))
     report(0.8)
     if episode.soundbite_start is None and segments:

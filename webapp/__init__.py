@@ -30,7 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["clinex"] = web_context(settings)
     app.extensions["clinex_dispatcher"] = None  # created on first use, so tests can swap it
 
-    from . import auth, community, errors, members, rendering, security
+    from . import audio_notes, auth, community, errors, members, rendering, security
     from .uploads import UploadRequest
 
     app.request_class = UploadRequest  # file parts spool to named files on disk, never to memory
@@ -41,12 +41,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     members.init_app(app)
     community.init_app(app)
+    audio_notes.init_app(app)
 
     from .views import (accounts, admin, api, calls, covers, discussion, feeds, follows, learning, listening, media,
-                        moderation, notifications, profiles, public, reports, review, search, stats, studio)
+                        moderation, notifications, profiles, public, reports, review, search, stats, studio, summaries)
 
     for module in (public, feeds, media, accounts, review, discussion, search, studio, moderation, admin, stats, api,
-                   listening, learning, covers, profiles, notifications, follows, reports, calls):
+                   listening, learning, covers, profiles, notifications, follows, reports, calls, summaries):
         app.register_blueprint(module.bp)
 
     @app.teardown_appcontext

@@ -131,6 +131,7 @@ def users_revoke_feeds(email: str) -> None:
 @main.command()
 @click.argument("audio", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--notes", type=click.Path(dir_okay=False, path_type=Path), help="Summary notes (Markdown, optional YAML front matter).")
+@click.option("--notes-only", is_flag=True, help="No recording: AUDIO (or --notes) is the notes, voiced. Implied by a .md, .markdown or .txt file.")
 @click.option("--title", help="Episode title (overrides the notes).")
 @click.option("--event", help="Event or webinar series.")
 @click.option("--speaker", "speakers", multiple=True, help="Speaker name; repeat for several.")
@@ -140,10 +141,17 @@ def users_revoke_feeds(email: str) -> None:
 @click.option("--wait", is_flag=True, help="Run the processing here, with progress bars, until the episode is in review.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @friendly
-def ingest(audio: Path, notes: Path | None, title, event, speakers, tags, recorded_on, author, wait: bool, as_json: bool) -> None:
-    """Upload a recording (and notes) and queue its processing; prints the episode id."""
-    result = ops.ingest_file(audio, notes_path=notes, title=title, event=event, speakers=speakers, tags=tags,
-                             recorded_on=recorded_on, author_email=author, wait=wait, quiet=as_json)
+def ingest(audio: Path, notes: Path | None, notes_only: bool, title, event, speakers, tags, recorded_on, author,
+           wait: bool, as_json: bool) -> None:
+    """Upload a recording (and notes), or notes alone to be voiced, and queue the processing; prints the episode id."""
+    fields = dict(title=title, event=event, speakers=speakers, tags=tags, recorded_on=recorded_on, author_email=author,
+                  wait=wait, quiet=as_json)
+    if notes_only and notes is not None:
+        raise click.UsageError("With --notes-only the one file argument is the notes; leave out --notes.")
+    if notes_only or (notes is None and audio.suffix.lower() in ops.NOTES_SUFFIXES):
+        result = ops.ingest_notes_file(audio, **fields)
+    else:
+        result = ops.ingest_file(audio, notes_path=notes, **fields)
     if as_json:
         return echo_json(result)
     click.echo(f"Episode {result['id']} ({result['slug']}) is {result['status'].replace('_', ' ')}.")

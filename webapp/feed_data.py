@@ -17,6 +17,7 @@ from pipeline.models import Episode, EpisodePerson, EpisodeStatus, EpisodeTag, S
 from pipeline.settings import Settings
 from pipeline.transcription import TRANSCRIPT_TYPES
 
+from .audio_notes import citation, summarizer_credit
 from .rendering import plain_text, render_markdown
 
 #: The feed offers the timed transcripts only (``feeds.rss`` orders them for apps that keep one);
@@ -62,18 +63,21 @@ def episode_item(settings: Settings, episode: Episode, token: str | None = None)
     links = tuple(TranscriptLink(url=f"{base}/episodes/{episode.slug}/transcript.{ext}{key}",
                                  type=TRANSCRIPT_TYPES[ext], language=episode.language)
                   for ext in TRANSCRIPT_ORDER) if transcript else ()
+    cited = citation(episode)  # notes-only and source-citing episodes say what they summarize
     soundbites = ()
     if episode.soundbite_start is not None and episode.soundbite_duration:
         soundbites = (Soundbite(start=episode.soundbite_start, duration=episode.soundbite_duration),)
     return EpisodeItem(
         guid=episode.guid, title=episode.title, link=f"{base}/episodes/{episode.slug}",
-        summary_html=str(render_markdown(summary)), summary_text=plain_text(summary) or episode.title,
+        summary_html=(str(cited.html) if cited else "") + str(render_markdown(summary)),
+        summary_text=" ".join(filter(None, [cited.text if cited else "", plain_text(summary)])) or episode.title,
         enclosure_url=media_url(settings, media.storage_key) + key, enclosure_length=media.size,
         enclosure_type=media.content_type, duration=media.duration or episode.duration or 0.0,
         published_at=_aware(episode.published_at), explicit=episode.explicit, season=episode.season,
         number=episode.number, episode_type=episode.episode_type, transcripts=links,
         chapters_url=f"{base}/episodes/{episode.slug}/chapters.json{key}" if episode.chapters else None,
-        people=tuple(PersonCredit(name=p.person.name, role=_person_role(p.role)) for p in episode.people),
+        people=tuple(PersonCredit(name=p.person.name, role=_person_role(p.role)) for p in episode.people)
+        + summarizer_credit(episode),
         soundbites=soundbites, keywords=tuple(t.name for t in episode.accepted_tags),
         image_url=f"{base}/episodes/{episode.slug}/cover.jpg{key}")
 

@@ -159,6 +159,15 @@ class GlossaryForm(Form):
     mishearings = StringField("Heard as (comma-separated)", validators=[Length(max=1000), no_markup])
 
 
+class PronunciationForm(Form):
+    """How the voice says a term (audio notes): IPA phonemes, words to say instead, or letters."""
+
+    term = StringField("Term", validators=[_required("The term"), Length(max=120), no_markup])
+    phonemes = StringField("Phonemes (IPA, e.g. sˈaɪtɑːn)", validators=[Length(max=200), no_markup])
+    say = StringField("Or say instead", validators=[Length(max=200), no_markup])
+    letters = BooleanField("Or read it letter by letter")
+
+
 class TagForm(Form):
     name = StringField("Name", validators=[_required("A name"), Length(max=100), no_markup])
     category = StringField("Category", default="topic", validators=[_required("A category"), Length(max=40), no_markup])

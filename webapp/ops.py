@@ -20,7 +20,7 @@ from pipeline.accounts import count_editors, create_user, find_user, set_role
 from pipeline.backup import backup, restore
 from pipeline.doctor import diagnose
 from pipeline.errors import ClinexError, InvalidUpload, NotFound
-from pipeline.ingest import ingest_upload
+from pipeline.ingest import ingest_notes_only, ingest_upload
 from pipeline.jobs import InlineDispatcher, JobContext
 from pipeline.migrate import current_revision, upgrade_database
 from pipeline.models import Episode, EpisodeStatus, Job, Tag, User
@@ -56,10 +56,13 @@ class InitReport:
     editor_email: str | None = None
     editor_password: str | None = None
     sample_episode: int | None = None
+    sample_summary: int | None = None  # the notes-only sample
 
 
-def initialize(sample: bool = False, echo: Callable[[str], None] = print, settings: Settings | None = None) -> InitReport:
-    """Migrate, make sure an editor exists, and with ``sample`` publish the bundled lecture once."""
+def initialize(sample: bool = False, echo: Callable[[str], None] = print, settings: Settings | None = None,
+               summary_sample: bool = True) -> InitReport:
+    """Migrate, make sure an editor exists, and with ``sample`` publish the bundled lecture and
+    the bundled article summary (a notes-only episode, unless ``summary_sample`` is False) once."""
     ctx = context(settings)
     report = InitReport(str(ctx.settings.instance_path), upgrade(ctx.settings))
     with ctx.session() as session:
@@ -76,7 +79,20 @@ def initialize(sample: bool = False, echo: Callable[[str], None] = print, settin
         approve(result["id"], editor_email=report.editor_email or DEFAULT_EDITOR, note="bundled sample",
                 settings=ctx.settings)
         report.sample_episode = result["id"]
+        if summary_sample:
+            report.sample_summary = publish_sample_summary(report.editor_email or DEFAULT_EDITOR, echo, ctx.settings)
     return report
+
+
+def publish_sample_summary(editor_email: str, echo: Callable[[str], None] = print,
+                           settings: Settings | None = None) -> int:
+    """The bundled notes-only sample (an article summary), voiced and published; its episode id."""
+    echo("Voicing the bundled sample article summary (once)...")
+    result = ingest_notes_file(SAMPLE_DIR / "article_summary.md", wait=True, quiet=True, settings=settings)
+    if result["status"] != EpisodeStatus.in_review.value:
+        raise ClinexError(f"The sample summary did not reach review: {result.get('failure_reason')}")
+    approve(result["id"], editor_email=editor_email, note="bundled sample", settings=settings)
+    return result["id"]
 
 
 def add_user(email: str, name: str | None, role: str, password: str | None, settings: Settings | None = None) -> str:
@@ -110,6 +126,26 @@ def ingest_file(audio_path: Path, *, notes_path: Path | None = None, title=None,
         author_id = _actor(session, author_email).id if author_email else None
     result = ingest_upload(ctx, audio_path, filename=audio_path.name, meta=meta, author_id=author_id,
                            notes_text=Path(notes_path).read_bytes() if notes_path is not None else None)
+    if wait:
+        _run_inline(ctx, result.job_ids, quiet)
+    else:
+        CeleryDispatcher(_celery(ctx.settings)).dispatch(result.job_ids)
+    return episode_row(ctx, result.episode_id)
+
+
+NOTES_SUFFIXES = (".md", ".markdown", ".txt")
+
+
+def ingest_notes_file(notes_path: Path, *, title=None, event=None, speakers=(), tags=(), recorded_on=None,
+                      author_email=None, wait=False, quiet=False, settings: Settings | None = None) -> dict:
+    """Make an episode of summary notes alone (voiced); with ``wait`` run its jobs here."""
+    ctx = context(settings)
+    if not Path(notes_path).is_file():
+        raise InvalidUpload(f"No such notes file: {notes_path}.")
+    meta = meta_from_fields(title, event, list(speakers or ()), recorded_on, list(tags or ()), date_label="--date")
+    with ctx.session() as session:
+        author_id = _actor(session, author_email).id if author_email else None
+    result = ingest_notes_only(ctx, meta=meta, notes_text=Path(notes_path).read_bytes(), author_id=author_id)
     if wait:
         _run_inline(ctx, result.job_ids, quiet)
     else:

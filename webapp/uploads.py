@@ -19,7 +19,7 @@ from pathlib import Path
 from flask import Request, current_app
 
 from pipeline.errors import InvalidUpload
-from pipeline.ingest import ingest_upload
+from pipeline.ingest import ingest_notes_only, ingest_upload
 from pipeline.notes import EpisodeMeta
 from pipeline.spool import delete_chunked, find_abandoned_chunked, open_spool, uploads_folder
 
@@ -149,6 +149,18 @@ def ingest_path(path: str | Path, filename: str, meta: EpisodeMeta, notes_text: 
     return result
 
 
+def ingest_notes(meta: EpisodeMeta, notes_text: str | None, author):
+    """Summary notes with no recording (``pipeline.ingest.ingest_notes_only``), dispatched: the
+    summary is voiced, levelled and analyzed. Raises InvalidUpload with nothing stored."""
+    from . import dispatcher
+    from .db import ctx
+
+    result = ingest_notes_only(ctx(), meta=meta, notes_text=notes_text,
+                               author_id=author.id if author is not None else None)
+    dispatcher(current_app).dispatch(result.job_ids)
+    return result
+
+
 def ingest_chunked(upload: ChunkedUpload, meta: EpisodeMeta, notes_text: str | None, author):
     """Ingest a finished chunked upload; the part file is removed once it is stored."""
     if upload.received != upload.size:
@@ -159,4 +171,4 @@ def ingest_chunked(upload: ChunkedUpload, meta: EpisodeMeta, notes_text: str | N
 
 
 __all__ = ["UploadRequest", "ChunkedUpload", "start_chunked", "find_chunked", "append_chunk", "ingest_path",
-           "ingest_chunked", "CHUNK_BYTES"]
+           "ingest_chunked", "ingest_notes", "CHUNK_BYTES"]

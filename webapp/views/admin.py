@@ -7,14 +7,16 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from pipeline.models import EpisodeTag, FeedToken, GlossaryTerm, Role, Tag, User
+from pipeline.errors import ConfigError
+from pipeline.models import EpisodeTag, FeedToken, GlossaryTerm, Role, SpokenTerm, Tag, User
+from pipeline.voice.lexicon import check_phonemes
 from pipeline.private_feeds import revoke_feed_tokens
 from pipeline.sign_in import failures_by_email, recent_events, say_wait
 from pipeline.text import slugify
 
 from ..auth import role_required
 from ..db import db, get_or_404
-from ..forms import ActionForm, GlossaryForm, TagForm, UserForm
+from ..forms import ActionForm, GlossaryForm, PronunciationForm, TagForm, UserForm
 from ..passwords import reset_link
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -46,9 +48,48 @@ def glossary():
         db().add(GlossaryTerm(term=form.term.data.strip(), category=form.category.data.strip(), mishearings=heard))
         if _saved(f"Added “{form.term.data.strip()}”.", form.term):
             return redirect(url_for("admin.glossary"))
+    return _glossary_page(form, PronunciationForm(formdata=None))
+
+
+def _glossary_page(form, spoken_form):
     terms = db().scalars(select(GlossaryTerm).order_by(func.lower(GlossaryTerm.term))).all()
-    return render_template("admin_glossary.html", form=form, terms=terms, action_form=ActionForm()), \
-        400 if form.errors else 200
+    spoken = db().scalars(select(SpokenTerm).order_by(func.lower(SpokenTerm.term))).all()
+    return render_template("admin_glossary.html", form=form, terms=terms, action_form=ActionForm(),
+                           spoken_form=spoken_form, spoken=spoken), \
+        400 if form.errors or spoken_form.errors else 200
+
+
+@bp.post("/glossary/pronunciations")
+@role_required(Role.editor)
+def add_pronunciation():
+    """How the voice says a term in audio notes; wins over the bundled lexicon's entry."""
+    form = PronunciationForm()
+    if form.validate_on_submit():
+        term = form.term.data.strip()
+        try:
+            phonemes = check_phonemes(term, form.phonemes.data or "")
+        except ConfigError as exc:
+            form.phonemes.errors = [str(exc)]
+        else:
+            if not (phonemes or (form.say.data or "").strip() or form.letters.data):
+                form.phonemes.errors = ["Give phonemes, words to say instead, or tick 'letter by letter'."]
+            else:
+                db().add(SpokenTerm(term=term, phonemes=phonemes or None, say=(form.say.data or "").strip() or None,
+                                    letters=bool(form.letters.data)))
+                if _saved(f"The voice will say “{term}” that way.", form.term):
+                    return redirect(url_for("admin.glossary") + "#pronunciations")
+    return _glossary_page(GlossaryForm(formdata=None), form)
+
+
+@bp.post("/glossary/pronunciations/<int:pronunciation_id>/delete")
+@role_required(Role.editor)
+def delete_pronunciation(pronunciation_id: int):
+    _checked()
+    entry = get_or_404(SpokenTerm, pronunciation_id)
+    db().delete(entry)
+    db().commit()
+    flash(f"Removed the pronunciation of “{entry.term}”.")
+    return redirect(url_for("admin.glossary") + "#pronunciations")
 
 
 @bp.post("/glossary/<int:term_id>/delete")

@@ -22,7 +22,7 @@ from ..db import db, get_or_404
 from ..forms import _TAG
 from ..security import enforce
 from ..status import episode_status
-from ..uploads import ingest_path
+from ..uploads import ingest_notes, ingest_path
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)
@@ -86,15 +86,21 @@ def _notes() -> str | None:
 @bp.post("/episodes")
 @token_required
 def create():
-    """multipart/form-data: audio (file, required), notes (file or text), title, event, speakers,
-    date, tags. Answers 202 with the episode id and where to poll."""
+    """multipart/form-data: audio (file, required unless notes_only=true), notes (file or text),
+    title, event, speakers, date, tags. ``notes_only=true`` makes an episode of the notes alone,
+    voiced. Answers 202 with the episode id and where to poll."""
     enforce("upload", str(g.api_user.id))
     audio = request.files.get("audio")
-    if audio is None or not audio.filename:
-        raise InvalidUpload("Send the recording as the multipart file field 'audio'.")
+    notes_only = request.form.get("notes_only", "").strip().lower() in ("1", "true", "yes", "on")
+    if notes_only and audio is not None and audio.filename:
+        raise InvalidUpload("Send either a recording or notes_only=true, not both.")
+    if not notes_only and (audio is None or not audio.filename):
+        raise InvalidUpload("Send the recording as the multipart file field 'audio' "
+                            "(or notes_only=true with the notes for a summary without a recording).")
     f = _fields()
     meta = meta_from_fields(f["title"], f["event"], f["speakers"], f["date"], f["tags"])
-    result = ingest_path(audio.stream.name, audio.filename, meta, _notes(), g.api_user)
+    result = (ingest_notes(meta, _notes(), g.api_user) if notes_only
+              else ingest_path(audio.stream.name, audio.filename, meta, _notes(), g.api_user))
     status_url = url_for("api.show", episode_id=result.episode_id, _external=True)
     body = {"id": result.episode_id, "slug": result.slug, "status": "processing", "status_url": status_url}
     return jsonify(body), 202, {"Location": status_url}

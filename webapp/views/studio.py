@@ -8,11 +8,13 @@ from sqlalchemy import select
 
 from pipeline import review
 from pipeline.errors import ClinexError, InvalidUpload
+from pipeline.ingest import revoice_notes
 from pipeline.models import Episode, EpisodeStatus, Role, Segment, User
 from pipeline.notes import meta_from_fields
 from pipeline.workflow import transition
 
 from .. import dispatcher
+from ..audio_notes import is_notes_only
 from ..auth import can_manage, role_required
 from ..calls_studio import call_choices, checked_call_session, link_call_session
 from ..corrections import apply_correction, glossary_suggestions, swapped_words
@@ -23,7 +25,7 @@ from ..rendering import render_markdown
 from ..security import enforce
 from ..status import episode_status
 from .media import serve_range
-from ..uploads import append_chunk, find_chunked, ingest_chunked, ingest_path, start_chunked
+from ..uploads import append_chunk, find_chunked, ingest_chunked, ingest_notes, ingest_path, start_chunked
 
 bp = Blueprint("studio", __name__, url_prefix="/studio")
 EDITABLE = {EpisodeStatus.draft.value, EpisodeStatus.processing.value, EpisodeStatus.in_review.value,
@@ -75,6 +77,26 @@ def _field_for(form, exc: Exception, default):
     """The form field an error is about (notes errors beside the notes), else ``default``."""
     name = getattr(exc, "field", None)
     return form[name] if name and name in form else default
+
+
+@bp.route("/notes", methods=["GET", "POST"])
+@role_required(Role.summarizer)
+def notes_only():
+    """A summary with no recording (an article, a webinar, a session nobody recorded): voiced."""
+    form = EpisodeFieldsForm()
+    if not form.validate_on_submit():
+        return render_template("studio_notes.html", form=form), 400 if form.errors else 200
+    try:
+        enforce("upload", str(current_user.id))
+        meta = meta_from_fields(form.title.data, form.event.data, form.speakers.data, form.recorded_on.data,
+                                form.tags.data)
+        result = ingest_notes(meta, form.notes.data, _me())
+    except InvalidUpload as exc:
+        db().rollback()
+        _field_for(form, exc, form.notes).errors = [str(exc)]
+        return render_template("studio_notes.html", form=form), 422
+    flash("Submitted. The summary is being voiced; this page follows it.")
+    return redirect(url_for("studio.episode", episode_id=result.episode_id))
 
 
 def _ingest_form(form: UploadForm):
@@ -172,6 +194,7 @@ def edit(episode_id: int):
         if request.form.get("action") == "preview":
             preview_html = render_markdown(form.notes.data)
         else:
+            version = ep.summary.version if ep.summary else 0
             try:
                 apply_fields(db(), ep, form, _me())
             except ClinexError as exc:
@@ -180,9 +203,24 @@ def edit(episode_id: int):
             else:
                 db().commit()
                 flash("Saved.")
+                _revoice_if_notes_changed(ep, version)
                 return redirect(url_for("studio.episode", episode_id=ep.id))
     return render_template("studio_edit.html", form=form, episode=ep, preview=preview_html), \
         400 if form.errors else 200
+
+
+def _revoice_if_notes_changed(ep: Episode, version_before: int) -> None:
+    """A notes-only episode's audio is its notes: new notes are voiced again (in review or sent back)."""
+    if not is_notes_only(ep) or (ep.summary.version if ep.summary else 0) == version_before \
+            or ep.status not in (EpisodeStatus.in_review.value, EpisodeStatus.changes_requested.value):
+        return
+    try:
+        job_ids = revoice_notes(ctx(), ep.id, current_user.id)
+    except ClinexError as exc:
+        flash(f"Saved, but the new notes were not voiced: {exc}")
+        return
+    dispatcher(current_app).dispatch(job_ids)
+    flash("The changed summary is being voiced again.")
 
 
 @bp.get("/<int:episode_id>/transcript")

