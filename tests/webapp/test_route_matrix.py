@@ -39,6 +39,7 @@ EXPECTED = {
     "studio.retry": STUDIO,
     "review.queue": EDITORS, "review.episode": EDITORS, "review.approve": EDITORS, "review.send_back": EDITORS,
     "review.unpublish": EDITORS, "review.retry": EDITORS, "review.tags": EDITORS, "review.chapters": EDITORS,
+    "review.voices": EDITORS,
     "review.glossary": EDITORS, "review.access": EDITORS, "stats.downloads": EDITORS,
     "moderation.queue": EDITORS, "moderation.hide": EDITORS, "moderation.restore": EDITORS,
     "moderation.trust": EDITORS,
