@@ -99,11 +99,14 @@ def _in_context(session: Session, episode: Episode, hit: SearchHit) -> Moment:
     transcript = episode.transcript
     if transcript is None or hit.start is None:
         return Moment(hit, "", "")
+    # the hit may open on a word inside its line: the lines around it are told from the line's start
+    line = session.get(Segment, hit.segment_id) if hit.segment_id is not None else None
+    at = line.start if line is not None else hit.start
     before = session.scalars(select(Segment.text).where(Segment.transcript_id == transcript.id,
-                                                        Segment.start < hit.start)
+                                                        Segment.start < at)
                              .order_by(Segment.start.desc()).limit(1)).first()
     after = session.scalars(select(Segment.text).where(Segment.transcript_id == transcript.id,
-                                                       Segment.start > hit.start)
+                                                       Segment.start > at)
                             .order_by(Segment.start).limit(1)).first()
     return Moment(hit, before or "", after or "")
 

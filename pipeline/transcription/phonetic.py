@@ -36,6 +36,8 @@ def sound_of(text: str) -> str:
     s = re.sub(r"([a-z])\1+", r"\1", s)  # "Daxxify" sounds like "Daxify"
     for pattern, repl in _RULES:
         s = re.sub(pattern, repl, s)
+    if not s:  # a silent letter alone ("h", "gh"): nothing to hear
+        return ""
     first, rest = s[0], s[1:]
     key = ("A" if first in "aeiouy" else first) + re.sub(r"[aeiouyhw]", "", rest)
     key = re.sub(r"(.)\1+", r"\1", key.upper())

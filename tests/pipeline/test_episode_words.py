@@ -158,3 +158,9 @@ def test_every_line_is_written_in_one_style_whatever_block_it_came_from():
             "The fluence is kept low."]
         if with_words:
             assert all(s.text == "".join(w.word for w in s.words).strip() for s in fixed)
+
+
+def test_a_silent_letter_alone_has_no_sound_and_breaks_nothing():
+    from pipeline.transcription.phonetic import sound_of
+
+    assert [sound_of(w) for w in ("h", "gh", "wh")] == ["", "", ""]

@@ -42,6 +42,7 @@ EXPECTED = {
     "admin.add_pronunciation": EDITORS, "admin.delete_pronunciation": EDITORS,
     "review.queue": EDITORS, "review.episode": EDITORS, "review.approve": EDITORS, "review.send_back": EDITORS,
     "review.unpublish": EDITORS, "review.retry": EDITORS, "review.tags": EDITORS, "review.chapters": EDITORS,
+    "review.voices": EDITORS,
     "review.glossary": EDITORS, "review.access": EDITORS, "stats.downloads": EDITORS,
     "moderation.queue": EDITORS, "moderation.hide": EDITORS, "moderation.restore": EDITORS,
     "moderation.trust": EDITORS,

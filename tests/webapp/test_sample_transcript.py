@@ -73,6 +73,6 @@ def test_listen_at_links_land_on_the_sentence_that_says_the_bullet(sample):
 
 def test_a_search_hit_opens_on_the_word_it_found(sample):
     html = sample["client"].get("/search?q=fitzpatrick").get_data(as_text=True)
-    moments = [float(m) for m in re.findall(rf'/episodes/{sample["episode"].slug}#t=([\d.]+)"', html)]
+    moments = [float(m) for m in re.findall(rf'/episodes/{sample["episode"].slug}\?t=([\d.]+)"', html)]
     words = [w for _s, _e, _t, ws in sample["segments"] for w in ws or [] if "fitzpatrick" in w["word"].lower()]
     assert moments and all(any(abs(m - w["start"]) < 0.06 for w in words) for m in moments)
