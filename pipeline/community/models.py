@@ -1,4 +1,4 @@
-"""Tables of the community (migration 0005_community); they share ``pipeline.models``' Base."""
+"""Tables of the community (migration 0008_community); they share ``pipeline.models``' Base."""
 
 from __future__ import annotations
 

@@ -1,13 +1,13 @@
 """learning record: episodes fetched through a member's private feed, and reflection notes
 
-Revision ID: 0006_learning_record
-Revises: 0005_listens
+Revision ID: 0007_learning_record
+Revises: 0006_listens
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0006_learning_record"
-down_revision = "0005_listens"
+revision = "0007_learning_record"
+down_revision = "0006_listens"
 branch_labels = None
 depends_on = None
 

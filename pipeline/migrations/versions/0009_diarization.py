@@ -1,13 +1,13 @@
 """who is speaking: the diarized voice of each segment, and the voices of a transcript with names
 
-Revision ID: 0005_diarization
-Revises: 0004_dropped_tags
+Revision ID: 0009_diarization
+Revises: 0008_community
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0005_diarization"
-down_revision = "0005_community"
+revision = "0009_diarization"
+down_revision = "0008_community"
 branch_labels = None
 depends_on = None
 

@@ -1,13 +1,13 @@
 """audio notes: the source a summary cites, notes-only episodes, the voice's pronunciations
 
-Revision ID: 0004_audio_notes
-Revises: 0004_dropped_tags
+Revision ID: 0010_audio_notes
+Revises: 0009_diarization
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0004_audio_notes"
-down_revision = "0005_diarization"
+revision = "0010_audio_notes"
+down_revision = "0009_diarization"
 branch_labels = None
 depends_on = None
 

@@ -1,12 +1,12 @@
 """listening positions: where each account is in each episode and how much it has heard
 
-Revision ID: 0005_listens
-Revises: 0004_dropped_tags
+Revision ID: 0006_listens
+Revises: 0005_sign_in_events
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0005_listens"
+revision = "0006_listens"
 down_revision = "0005_sign_in_events"
 branch_labels = None
 depends_on = None

@@ -1,15 +1,15 @@
 """the community: profiles, helpful marks, notifications and their mail outbox, follows, reports
 and the moderation log, calls for summaries (meetings and their sessions)
 
-Revision ID: 0005_community
-Revises: 0004_dropped_tags
+Revision ID: 0008_community
+Revises: 0007_learning_record
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005_community'
-down_revision = '0006_learning_record'
+revision = "0008_community"
+down_revision = "0007_learning_record"
 branch_labels = None
 depends_on = None
 
