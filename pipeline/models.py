@@ -194,8 +194,8 @@ class Transcript(Base):
     corrections: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     completed_at: Mapped[Optional[datetime]] = mapped_column(TZDateTime)
-    segments: Mapped[list["Segment"]] = relationship(
-        order_by="Segment.index", cascade="all, delete-orphan", back_populates="transcript")
+    segments: Mapped[list["TranscriptSegment"]] = relationship(
+        order_by="TranscriptSegment.index", cascade="all, delete-orphan", back_populates="transcript")
     voices: Mapped[list["Voice"]] = relationship(order_by="Voice.number", cascade="all, delete-orphan")
 
     @property
@@ -203,7 +203,7 @@ class Transcript(Base):
         return " ".join(s.text.strip() for s in self.segments)
 
 
-class Segment(Base):
+class TranscriptSegment(Base):
     __tablename__ = "segments"
     __table_args__ = (UniqueConstraint("transcript_id", "index"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -430,7 +430,7 @@ class Voice(Base):
     """A voice diarization told apart in one transcript, and the name it goes by.
 
     ``name`` is suggested from the notes' speakers in order of first appearance until an editor
-    names it (``named``); segments carry the name in ``Segment.speaker`` for pages, files and search."""
+    names it (``named``); segments carry the name in ``TranscriptSegment.speaker`` for pages, files and search."""
 
     __tablename__ = "voices"
     __table_args__ = (UniqueConstraint("transcript_id", "number"),)
@@ -481,7 +481,7 @@ class SpokenTerm(Base):
 USER_WRITTEN = (
     User.display_name, Event.name, Event.place, Event.description, Person.name,
     Episode.title, Episode.review_note, Summary.markdown, Tag.name, Tag.category, Tag.description,
-    Chapter.title, Anchor.text, Comment.body, Segment.text, Segment.speaker, SegmentRevision.text,
+    Chapter.title, Anchor.text, Comment.body, TranscriptSegment.text, TranscriptSegment.speaker, SegmentRevision.text,
     AuditEvent.reason, GlossaryTerm.term, GlossaryTerm.category, GlossaryTerm.mishearings,
     MediaFile.filename, Reflection.text, Voice.name, AudioNotes.source_title, AudioNotes.source_authors,
     SpokenTerm.term, SpokenTerm.say,

@@ -1,5 +1,5 @@
 """Who speaks in a transcript: diarize it, store its voices with suggested names, and name the
-segments (``Segment.speaker``) for pages, transcript files and search.
+segments (``TranscriptSegment.speaker``) for pages, transcript files and search.
 
 Called by the transcribe step once every segment is saved (``steps._finish_transcript``).
 ``CLINEX_DIARIZATION`` says whether to diarize: ``auto`` (when the voice encoder is installed),
@@ -15,8 +15,8 @@ from typing import Sequence
 from sqlalchemy.orm import Session
 
 from .errors import ConfigError
-from .models import Episode, Segment, Transcript, Voice
-from .transcription import Segment as HeardSegment
+from .models import Episode, TranscriptSegment, Transcript, Voice
+from .transcription import Segment
 from .transcription.diarize import DiarizationOptions, diarize, split_by_speaker
 from .transcription.voiceprint import encoder_available
 
@@ -45,7 +45,7 @@ def suggested_names(episode: Episode) -> list[str]:
 
 
 def assign_speakers(ctx, session: Session, episode: Episode, transcript: Transcript,
-                    heard: list[HeardSegment], audio_path) -> list[HeardSegment]:
+                    heard: list[Segment], audio_path) -> list[Segment]:
     """The transcript's segments with speakers, stored in place of the saved rows.
 
     Raises TranscriptionError when diarization is on but cannot run (no encoder, bad audio)."""
@@ -68,7 +68,7 @@ def assign_speakers(ctx, session: Session, episode: Episode, transcript: Transcr
     return named
 
 
-def _store_voices(transcript: Transcript, segments: Sequence[HeardSegment], names: list[str]) -> dict[int, str]:
+def _store_voices(transcript: Transcript, segments: Sequence[Segment], names: list[str]) -> dict[int, str]:
     talk: dict[int, list[float]] = {}
     for seg in segments:
         if seg.voice is not None:
@@ -83,12 +83,12 @@ def _store_voices(transcript: Transcript, segments: Sequence[HeardSegment], name
     return labels
 
 
-def _replace_rows(session: Session, transcript: Transcript, segments: Sequence[HeardSegment]) -> None:
+def _replace_rows(session: Session, transcript: Transcript, segments: Sequence[Segment]) -> None:
     """Rows rewritten from ``segments`` (diarization may cut a row where the voice changes)."""
     transcript.segments.clear()
     session.flush()
     for seg in segments:
-        transcript.segments.append(Segment(index=seg.index, start=seg.start, end=seg.end, text=seg.text,
+        transcript.segments.append(TranscriptSegment(index=seg.index, start=seg.start, end=seg.end, text=seg.text,
                                            words=[w.__dict__ for w in seg.words], speaker=seg.speaker,
                                            voice=seg.voice, avg_logprob=seg.avg_logprob,
                                            no_speech_prob=seg.no_speech_prob))

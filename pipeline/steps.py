@@ -18,14 +18,14 @@ from .catalog import get_or_create_tag
 from .errors import TranscriptionError
 from .keys import audio_key, transcript_key
 from .models import (Anchor, Chapter, ChapterSource, Episode, EpisodeTag, GlossaryTerm, MediaFile, MediaKind,
-                     Segment, TagSource, Transcript, TranscriptStatus, utcnow)
+                     TranscriptSegment, TagSource, Transcript, TranscriptStatus, utcnow)
 from .pairing.landing import land_anchors, timed_words
 from .speakers import assign_speakers
 from .storage import local_copy
 from .transcription import FORMATS, TranscriptionOptions, Word, load_glossary, transcribe
 from .transcription.finish import correct_transcript
 from .transcription.vocabulary import EpisodeKnowledge, knowledge_vocabulary
-from .transcription import Segment as HeardSegment
+from .transcription import Segment
 
 
 def prepare_audio_step(ctx, session: Session, episode: Episode, report) -> None:
@@ -93,7 +93,7 @@ def transcribe_step(ctx, session: Session, episode: Episode, report) -> None:
                                 options=options.as_dict(), language=options.language, status=TranscriptStatus.running.value)
         session.add(transcript)
         session.commit()
-    saved = list(session.scalars(select(Segment).where(Segment.transcript_id == transcript.id).order_by(Segment.index)))
+    saved = list(session.scalars(select(TranscriptSegment).where(TranscriptSegment.transcript_id == transcript.id).order_by(TranscriptSegment.index)))
     start_at = saved[-1].end if saved else 0.0
     duration = episode.duration or 1.0
     original = episode.media_of(MediaKind.original)
@@ -101,7 +101,7 @@ def transcribe_step(ctx, session: Session, episode: Episode, report) -> None:
         segments, info = transcribe(src, options, start_at=start_at, first_index=len(saved),
                              cache_dir=str(ctx.settings.instance_path / "models"))
         for offset, seg in enumerate(segments, start=len(saved)):
-            session.add(Segment(transcript_id=transcript.id, index=offset, start=seg.start, end=seg.end,
+            session.add(TranscriptSegment(transcript_id=transcript.id, index=offset, start=seg.start, end=seg.end,
                                 text=seg.text, words=[w.__dict__ for w in seg.words],
                                 avg_logprob=seg.avg_logprob, no_speech_prob=seg.no_speech_prob))
             session.commit()  # each segment is durable: a killed worker resumes after it
@@ -125,9 +125,9 @@ def _finish_transcript(ctx, session, episode, transcript, glossary, info, audio_
     transcript.status, transcript.completed_at = TranscriptStatus.complete.value, utcnow()
 
 
-def heard_segments(rows) -> list[HeardSegment]:
+def heard_segments(rows) -> list[Segment]:
     """Saved transcript rows as the recognizer's segments (what the glossary and the files take)."""
-    return [HeardSegment(index=r.index, start=r.start, end=r.end, text=r.text, speaker=r.speaker, voice=r.voice,
+    return [Segment(index=r.index, start=r.start, end=r.end, text=r.text, speaker=r.speaker, voice=r.voice,
                          words=[Word(**w) for w in (r.words or [])], avg_logprob=r.avg_logprob,
                          no_speech_prob=r.no_speech_prob) for r in rows]
 

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 
 from .errors import InvalidUpload, StorageError
 from .keys import voiced_key, voicing_part_key, voicing_prefix
-from .models import (Episode, MediaFile, MediaKind, Segment, SpokenTerm, Transcript, TranscriptStatus,
+from .models import (Episode, MediaFile, MediaKind, TranscriptSegment, SpokenTerm, Transcript, TranscriptStatus,
                      utcnow)
 from .notes import Source
 from .steps import write_transcript_files
 from .storage import Storage
-from .transcription import Segment as HeardSegment
+from .transcription import Segment
 from .transcription import Word
 from .voice import (Block, SpeechScript, SpokenPart, VoicedText, join_parts, load_voice, script_for,
                     voice_block)
@@ -128,11 +128,11 @@ def _store_transcript(ctx, session: Session, episode: Episode, voiced: VoicedTex
     session.add(transcript)
     session.flush()
     speaker = ctx.settings.SHOW_TITLE + " voice"
-    heard = [HeardSegment(index=i, start=s.start, end=s.end, text=s.text, speaker=speaker,
+    heard = [Segment(index=i, start=s.start, end=s.end, text=s.text, speaker=speaker,
                           words=[Word(w.start, w.end, w.word, 1.0) for w in s.words])
              for i, s in enumerate(voiced.sentences)]
     for seg in heard:
-        session.add(Segment(transcript_id=transcript.id, index=seg.index, start=seg.start, end=seg.end, text=seg.text,
+        session.add(TranscriptSegment(transcript_id=transcript.id, index=seg.index, start=seg.start, end=seg.end, text=seg.text,
                             words=[w.__dict__ for w in seg.words], speaker=speaker))
     write_transcript_files(ctx, episode, transcript.id, heard)
 

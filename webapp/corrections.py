@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline.errors import ClinexError
-from pipeline.models import Episode, GlossaryTerm, Segment, SegmentRevision, Transcript, User
+from pipeline.models import Episode, GlossaryTerm, TranscriptSegment, SegmentRevision, Transcript, User
 from pipeline.steps import heard_segments, write_transcript_files
 
 _WORDS = re.compile(r"[\w'’-]+")
@@ -26,7 +26,7 @@ class GlossarySuggestion:
     author: str | None
 
 
-def apply_correction(ctx, session: Session, episode: Episode, segment: Segment, text: str, author: User) -> bool:
+def apply_correction(ctx, session: Session, episode: Episode, segment: TranscriptSegment, text: str, author: User) -> bool:
     """Record a new version of ``segment``'s text and rewrite the transcript downloads.
 
     Returns False (nothing stored) when the text is unchanged. Raises StorageError when the
@@ -65,10 +65,10 @@ def glossary_suggestions(session: Session, episode: Episode) -> list[GlossarySug
     if transcript is None:
         return []
     known = {t.term.lower(): {m.lower() for m in t.mishearings or []} for t in session.scalars(select(GlossaryTerm))}
-    rows = session.execute(select(SegmentRevision, Segment.start, User.display_name)
-                           .join(Segment, Segment.id == SegmentRevision.segment_id)
+    rows = session.execute(select(SegmentRevision, TranscriptSegment.start, User.display_name)
+                           .join(TranscriptSegment, TranscriptSegment.id == SegmentRevision.segment_id)
                            .outerjoin(User, User.id == SegmentRevision.author_id)
-                           .where(Segment.transcript_id == transcript.id).order_by(SegmentRevision.id)).all()
+                           .where(TranscriptSegment.transcript_id == transcript.id).order_by(SegmentRevision.id)).all()
     seen, out = set(), []
     for revision, start, author in rows:
         for heard, corrected in swapped_words(revision.previous_text, revision.text):
@@ -94,8 +94,8 @@ def recurring_corrections(session: Session, min_episodes: int = 2) -> list[Recur
     know yet, most episodes first (then alphabetically, so the numbering is stable)."""
     known = {(m.lower(), t.term.lower()) for t in session.scalars(select(GlossaryTerm)) for m in t.mishearings or []}
     rows = session.execute(select(SegmentRevision.previous_text, SegmentRevision.text, Episode.slug)
-                           .join(Segment, Segment.id == SegmentRevision.segment_id)
-                           .join(Transcript, Transcript.id == Segment.transcript_id)
+                           .join(TranscriptSegment, TranscriptSegment.id == SegmentRevision.segment_id)
+                           .join(Transcript, Transcript.id == TranscriptSegment.transcript_id)
                            .join(Episode, Episode.id == Transcript.episode_id).order_by(SegmentRevision.id)).all()
     seen: dict[tuple[str, str], dict] = {}
     for before, after, slug in rows:

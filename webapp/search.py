@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from pipeline.models import Segment
+from pipeline.models import TranscriptSegment
 from pipeline.pairing.landing import first_match, timed_words
 
 MAX_QUERY = 200
@@ -70,7 +70,7 @@ def search(session: Session, query: str, limit: int = 50, episode_id: int | None
 def _on_the_words(session: Session, hits: list[SearchHit], words: list[str]) -> list[SearchHit]:
     """Transcript hits moved from the start of their line to the word that matched."""
     ids = [h.segment_id for h in hits if h.segment_id is not None]
-    rows = {r.id: r for r in session.scalars(select(Segment).where(Segment.id.in_(ids)))} if ids else {}
+    rows = {r.id: r for r in session.scalars(select(TranscriptSegment).where(TranscriptSegment.id.in_(ids)))} if ids else {}
     out = []
     for h in hits:
         row = rows.get(h.segment_id)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pipeline.errors import ClinexError
-from pipeline.models import Episode, EpisodePerson, EpisodeTag, Event, Person, Segment, Tag
+from pipeline.models import Episode, EpisodePerson, EpisodeTag, Event, Person, TranscriptSegment, Tag
 
 from .search import SearchHit, search
 
@@ -100,14 +100,14 @@ def _in_context(session: Session, episode: Episode, hit: SearchHit) -> Moment:
     if transcript is None or hit.start is None:
         return Moment(hit, "", "")
     # the hit may open on a word inside its line: the lines around it are told from the line's start
-    line = session.get(Segment, hit.segment_id) if hit.segment_id is not None else None
+    line = session.get(TranscriptSegment, hit.segment_id) if hit.segment_id is not None else None
     at = line.start if line is not None else hit.start
-    before = session.scalars(select(Segment.text).where(Segment.transcript_id == transcript.id,
-                                                        Segment.start < at)
-                             .order_by(Segment.start.desc()).limit(1)).first()
-    after = session.scalars(select(Segment.text).where(Segment.transcript_id == transcript.id,
-                                                       Segment.start > at)
-                            .order_by(Segment.start).limit(1)).first()
+    before = session.scalars(select(TranscriptSegment.text).where(TranscriptSegment.transcript_id == transcript.id,
+                                                        TranscriptSegment.start < at)
+                             .order_by(TranscriptSegment.start.desc()).limit(1)).first()
+    after = session.scalars(select(TranscriptSegment.text).where(TranscriptSegment.transcript_id == transcript.id,
+                                                       TranscriptSegment.start > at)
+                            .order_by(TranscriptSegment.start).limit(1)).first()
     return Moment(hit, before or "", after or "")
 
 

@@ -69,7 +69,7 @@ def _job(ctx, episode_id: int, kind: str):
 
 
 def _assert_transcript_whole(ctx, episode_id: int) -> int:
-    from pipeline.models import Episode, Segment, Transcript
+    from pipeline.models import Episode, TranscriptSegment, Transcript
 
     with ctx.sessions() as session:
         episode = session.get(Episode, episode_id)
@@ -82,7 +82,7 @@ def _assert_transcript_whole(ctx, episode_id: int) -> int:
         assert all(b.start >= a.end - 0.5 for a, b in zip(segments, segments[1:])), "overlapping segments"
         assert segments[-1].end > 0.8 * episode.duration, "the end of the recording is missing"
         assert len(episode.media) == 2 and {m.kind for m in episode.media} == {"original", "audio"}
-        assert session.scalar(select(func.count(Segment.id))) == len(segments)
+        assert session.scalar(select(func.count(TranscriptSegment.id))) == len(segments)
         return len(segments)
 
 

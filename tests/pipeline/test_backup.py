@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from tests.pipeline.conftest import copy_template
-from pipeline.models import (Comment, Episode, EpisodePerson, EpisodeTag, Job, MediaFile, Person, Segment,
+from pipeline.models import (Comment, Episode, EpisodePerson, EpisodeTag, Job, MediaFile, Person, TranscriptSegment,
                              SiteValue, Tag, Transcript, User)
 
-TABLES = [Episode, MediaFile, Transcript, Segment, Comment, User, Tag, EpisodeTag, Job, SiteValue]
+TABLES = [Episode, MediaFile, Transcript, TranscriptSegment, Comment, User, Tag, EpisodeTag, Job, SiteValue]
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def fill(ctx) -> None:
         s.add(transcript)
         s.flush()
         for i in range(3):
-            s.add(Segment(transcript_id=transcript.id, index=i, start=i * 2.0, end=i * 2.0 + 1.9,
+            s.add(TranscriptSegment(transcript_id=transcript.id, index=i, start=i * 2.0, end=i * 2.0 + 1.9,
                           text=f"segment {i}", words=[{"word": "x", "start": 0.1, "end": 0.2, "probability": 0.9}]))
         ctx.storage.put_bytes(f"transcripts/{ep.uuid}/{transcript.id}.vtt", "WEBVTT\n\nnaïve".encode())
         ctx.storage.put_bytes("site/cover.jpg", b"\xff\xd8jpeg")

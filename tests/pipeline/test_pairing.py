@@ -166,7 +166,7 @@ def test_episode_vocabulary_holds_names_event_and_rare_words(glossary):
 
 def test_analyze_stores_anchors_chapters_tags_and_soundbite(ctx):
     from pipeline.catalog import get_or_create_tag
-    from pipeline.models import Anchor, Chapter, Episode, EpisodeTag, Segment, Summary, Transcript
+    from pipeline.models import Anchor, Chapter, Episode, EpisodeTag, TranscriptSegment, Summary, Transcript
     from pipeline.steps import analyze_step as analyze
 
     with ctx.sessions.begin() as session:
@@ -178,7 +178,7 @@ def test_analyze_stores_anchors_chapters_tags_and_soundbite(ctx):
         transcript = Transcript(episode_id=ep.id, engine="faster-whisper", model="tiny.en", status="complete")
         session.add(transcript)
         session.flush()
-        session.add_all([Segment(transcript_id=transcript.id, index=i, start=s, end=e, text=t)
+        session.add_all([TranscriptSegment(transcript_id=transcript.id, index=i, start=s, end=e, text=t)
                          for i, (s, e, t) in enumerate(SEGMENTS)])
         episode_id = ep.id
 

@@ -7,7 +7,7 @@ import functools
 from datetime import date, timedelta
 
 from pipeline.accounts import hash_password
-from pipeline.models import (Chapter, Episode, EpisodePerson, EpisodeTag, Event, MediaFile, Person, Segment, Summary,
+from pipeline.models import (Chapter, Episode, EpisodePerson, EpisodeTag, Event, MediaFile, Person, TranscriptSegment, Summary,
                              Tag, Transcript, User, utcnow)
 from pipeline.keys import transcript_key
 
@@ -80,7 +80,7 @@ def _transcript(ctx, session, ep: Episode, count: int, step: float) -> None:
                             corrections=[{"original": "pico second", "corrected": "picosecond"}])
     session.add(transcript)
     session.flush()
-    session.add_all([Segment(transcript_id=transcript.id, index=i, start=i * step, end=(i + 1) * step - 0.2,
+    session.add_all([TranscriptSegment(transcript_id=transcript.id, index=i, start=i * step, end=(i + 1) * step - 0.2,
                              text=SENTENCES[i % len(SENTENCES)]) for i in range(count)])
     for ext in ("vtt", "srt", "json", "txt"):
         ctx.storage.put_bytes(transcript_key(ep.uuid, transcript.id, ext), b"WEBVTT\n\n", content_type="text/plain")

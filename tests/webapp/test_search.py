@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.models import Episode, Segment
+from pipeline.models import Episode, TranscriptSegment
 
 from .factories import make_episode
 
@@ -54,7 +54,7 @@ def test_postgresql_search(pg_url, tmp_path):
                       "BASE_URL": "http://clinex.test"})
     ctx = app.extensions["clinex"]
     with ctx.sessions() as session:
-        session.query(Segment).delete()
+        session.query(TranscriptSegment).delete()
         ep = make_episode(ctx, session, title="Fillers and hyaluronidase")
         hits = search(session, "dissolved hyaluron")
         kinds = {h.kind for h in hits}

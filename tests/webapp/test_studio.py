@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pipeline.models import Episode, EpisodeStatus, GlossaryTerm, Segment, SegmentRevision, Summary, User
+from pipeline.models import Episode, EpisodeStatus, GlossaryTerm, TranscriptSegment, SegmentRevision, Summary, User
 
 from .conftest import csrf_from, sign_in
 from .factories import make_episode
@@ -158,7 +158,7 @@ def test_transcript_correction_keeps_versions_and_offers_glossary(ctx, as_role, 
     assert response.status_code == 302
     session.expire_all()
     [revision] = session.query(SegmentRevision).all()
-    assert revision.previous_text.startswith("We treat melasma") and session.get(Segment, seg.id).text == fixed
+    assert revision.previous_text.startswith("We treat melasma") and session.get(TranscriptSegment, seg.id).text == fixed
     ep = session.get(Episode, draft)
     vtt = ctx.storage.get_bytes(f"transcripts/{ep.uuid}/{ep.transcript.id}.vtt").decode()
     assert "UV light" in vtt

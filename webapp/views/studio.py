@@ -9,7 +9,7 @@ from sqlalchemy import select
 from pipeline import review
 from pipeline.errors import ClinexError, InvalidUpload
 from pipeline.ingest import revoice_notes
-from pipeline.models import Episode, EpisodeStatus, Role, Segment, User
+from pipeline.models import Episode, EpisodeStatus, Role, TranscriptSegment, User
 from pipeline.notes import meta_from_fields
 from pipeline.workflow import transition
 
@@ -237,7 +237,7 @@ def transcript(episode_id: int):
 @role_required(Role.summarizer)
 def segment(episode_id: int, segment_id: int):
     ep = managed_or_404(episode_id)
-    seg = get_or_404(Segment, segment_id)
+    seg = get_or_404(TranscriptSegment, segment_id)
     if ep.transcript is None or seg.transcript_id != ep.transcript.id:
         abort(404)
     form = SegmentForm(data=None if request.method == "POST" else {"text": seg.text})
