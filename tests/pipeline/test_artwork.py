@@ -93,19 +93,10 @@ def test_only_the_offered_thumbnail_sizes_are_made(ctx, episode):
 
 def test_publishing_embeds_the_episode_cover_in_the_mp3(ctx):
     from pipeline.audio.id3 import read_tags
-    from pipeline.models import EpisodeStatus, MediaFile
     from pipeline.review import approve as approve_episode
-    from tests.conftest import SAMPLE
+    from tests.pipeline.conftest import episode_ready_to_publish
 
-    with ctx.sessions.begin() as session:
-        episode = Episode(title="Fillers", slug="fillers", status=EpisodeStatus.in_review.value, duration=150.0)
-        session.add(episode)
-        session.flush()
-        key = f"audio/{episode.uuid}/a.mp3"
-        stored = ctx.storage.put_file(key, SAMPLE / "lecture.mp3", content_type="audio/mpeg")
-        session.add(MediaFile(episode_id=episode.id, kind="audio", storage_key=key, content_type="audio/mpeg",
-                              size=stored.size, sha256=stored.sha256, duration=150.0))
-        episode_id = episode.id
+    episode_id, _uuid = episode_ready_to_publish(ctx)
     with ctx.sessions() as session:
         store_uploaded_cover(ctx, session.get(Episode, episode_id), image_bytes(colour=(10, 200, 10)))
     approve_episode(ctx, episode_id)

@@ -12,8 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from pipeline.models import Episode, Job, MediaFile, utcnow
-from tests.conftest import SAMPLE
-from tests.pipeline.conftest import copy_template
+from tests.pipeline.conftest import copy_template, episode_ready_to_publish
 
 STALE = timedelta(minutes=10)
 
@@ -195,18 +194,9 @@ def test_progress_reports_stop_a_worker_that_lost_its_job(jctx, monkeypatch):
 
 
 def test_publishing_deletes_what_an_interrupted_publication_stored(ctx):
-    from pipeline.models import EpisodeStatus
     from pipeline.review import approve as approve_episode
 
-    with ctx.sessions.begin() as session:
-        episode = Episode(title="Fillers", slug="fillers", status=EpisodeStatus.in_review.value, duration=150.0)
-        session.add(episode)
-        session.flush()
-        key = f"audio/{episode.uuid}/a.mp3"
-        stored = ctx.storage.put_file(key, SAMPLE / "lecture.mp3", content_type="audio/mpeg")
-        session.add(MediaFile(episode_id=episode.id, kind="audio", storage_key=key, content_type="audio/mpeg",
-                              size=stored.size, sha256=stored.sha256, duration=150.0))
-        episode_id, uuid = episode.id, episode.uuid
+    episode_id, uuid = episode_ready_to_publish(ctx)
     # what a run killed after storing its file left (made before the chapters changed)
     ctx.storage.put_bytes(f"published/{uuid}/0123456789abcdef.mp3", b"ID3 earlier tags")
     job_id = approve_episode(ctx, episode_id, note="fine")
