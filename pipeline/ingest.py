@@ -44,8 +44,7 @@ def ingest_upload(ctx: JobContext, audio_path: str | Path, *, filename: str, met
     ingest``): parse the notes, then store and register it as ``ingest_recording`` does. The
     caller dispatches ``job_ids`` (the jobs are committed already). Raises InvalidUpload (bad
     notes, not audio, a duplicate...) with nothing stored."""
-    has_notes = notes_text is not None and (notes_text.strip() if isinstance(notes_text, str) else notes_text.strip())
-    notes = parse_notes(notes_text) if has_notes else None
+    notes = parse_notes(notes_text) if notes_text is not None and notes_text.strip() else None
     with ctx.session() as session:
         author = session.get(User, author_id) if author_id is not None else None
         return ingest_recording(session, ctx.storage, ctx.settings, audio_path, filename=filename, meta=meta,
@@ -65,13 +64,7 @@ def ingest_recording(session: Session, storage: Storage, settings: Settings, aud
     sha = file_sha256(audio_path)
     _refuse_duplicate(session, sha)
     title = meta.title or _title_from(notes, filename)
-    episode = Episode(title=title, slug=free_slug(session, Episode, title), status=EpisodeStatus.draft.value,
-                      recorded_on=meta.recorded_on, explicit=meta.explicit, season=meta.season,
-                      number=meta.number, episode_type=meta.episode_type, members_only=meta.members_only,
-                      duration=info.duration,
-                      created_by_id=author.id if author else None)
-    session.add(episode)
-    session.flush()
+    episode = _new_episode(session, meta, title, author, recorded_on=meta.recorded_on, duration=info.duration)
     key = original_key(episode.uuid, filename)
     try:
         _attach_metadata(session, episode, meta, notes, author)
@@ -106,20 +99,14 @@ def ingest_notes_only(ctx: JobContext, *, meta: EpisodeMeta, notes_text: str | b
     meta = meta.merged_over(notes.meta)
     with ctx.session() as session:
         author = session.get(User, author_id) if author_id is not None else None
-        heading = notes.sections[0].title[:300] if notes.sections and notes.sections[0].level == 1 else None
-        title = meta.title or heading
+        title = meta.title or _heading_title(notes)
         if not title:
             raise InvalidUpload("Give the summary a title (a title field, a 'title:' line or a '# heading').")
         credits = Credits(ctx.settings.SHOW_TITLE, title, author.display_name if author else None, meta.source)
         script_for(notes.markdown, credits, episode_lexicon(session))  # refuses what cannot be voiced
         _refuse_duplicate_notes(session, notes.markdown)
-        episode = Episode(title=title, slug=free_slug(session, Episode, title), status=EpisodeStatus.draft.value,
-                          recorded_on=meta.recorded_on or (meta.source.published_on if meta.source else None),
-                          explicit=meta.explicit, season=meta.season, number=meta.number,
-                          episode_type=meta.episode_type, members_only=meta.members_only,
-                          created_by_id=author.id if author else None)
-        session.add(episode)
-        session.flush()
+        episode = _new_episode(session, meta, title, author,
+                               recorded_on=meta.recorded_on or (meta.source.published_on if meta.source else None))
         episode.audio_notes = _audio_notes(meta, notes_only=True)
         _attach_metadata(session, episode, meta, notes, author)
         transition(session, episode, EpisodeStatus.processing, actor=author, reason="summary notes submitted")
@@ -176,9 +163,27 @@ def _refuse_duplicate(session: Session, sha: str) -> None:
                             f"('{existing.episode.title}').")
 
 
-def _title_from(notes: Notes | None, filename: str) -> str:
+def _new_episode(session: Session, meta: EpisodeMeta, title: str, author: User | None, **columns) -> Episode:
+    """A draft episode with the fields every way in takes from the metadata (flushed: it has an id)."""
+    episode = Episode(title=title, slug=free_slug(session, Episode, title), status=EpisodeStatus.draft.value,
+                      explicit=meta.explicit, season=meta.season, number=meta.number,
+                      episode_type=meta.episode_type, members_only=meta.members_only,
+                      created_by_id=author.id if author else None, **columns)
+    session.add(episode)
+    session.flush()
+    return episode
+
+
+def _heading_title(notes: Notes | None) -> str | None:
+    """The notes' leading "# heading", as a title."""
     if notes and notes.sections and notes.sections[0].level == 1:
         return notes.sections[0].title[:300]
+    return None
+
+
+def _title_from(notes: Notes | None, filename: str) -> str:
+    if heading := _heading_title(notes):
+        return heading
     stem = Path(safe_filename(filename)).stem.replace("-", " ").replace("_", " ").strip()
     return stem[:300] or "Untitled recording"
 
