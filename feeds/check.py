@@ -317,17 +317,24 @@ def _served_enclosure(item, name: str, fetch: Fetch) -> Iterator[str]:
         yield f"{name}'s enclosure says {length} bytes but the server sends {served}."
 
 
+def _fetch_served(url: str, declared: str | None, label: str, fetch: Fetch) -> tuple[list[str], bytes | None]:
+    """Fetch a file a tag points at: the problems with its answer (status, type, CORS) and its
+    body, None when it did not answer 200."""
+    status, headers, body = fetch(url)
+    if status != 200:
+        return [f"{label} answered {status}, not 200."], None
+    return [*_served_type(headers, declared, label), *_served_cors(headers, label)], body
+
+
 def _served_transcript(transcript, what: str, fetch: Fetch) -> Iterator[str]:
     """200, the declared type, CORS for web players, and a body in that format."""
     url, declared = transcript.get("url"), transcript.get("type")
     if not namespace.is_url(url):  # nothing to fetch; the tag checks have said so
         return
-    status, headers, body = fetch(url)
-    if status != 200:
-        yield f"{what} {url} answered {status}, not 200."
+    problems, body = _fetch_served(url, declared, f"{what} {url}", fetch)
+    yield from problems
+    if body is None:
         return
-    yield from _served_type(headers, declared, f"{what} {url}")
-    yield from _served_cors(headers, f"{what} {url}")
     shape = _TRANSCRIPT_SHAPES.get(_SAME_TYPE.get(declared, declared))
     if shape and not shape[0](body):
         yield f"{what} {url} is not {shape[1]}."
@@ -376,12 +383,10 @@ def _served_chapters(item, name: str, fetch: Fetch) -> Iterator[str]:
     url = _attr(item, "podcast:chapters", "url")
     if not namespace.is_url(url):
         return
-    status, headers, body = fetch(url)
-    if status != 200:
-        yield f"{name}'s chapters {url} answered {status}, not 200."
+    problems, body = _fetch_served(url, CHAPTERS_TYPE, f"{name}'s chapters {url}", fetch)
+    yield from problems
+    if body is None:
         return
-    yield from _served_type(headers, CHAPTERS_TYPE, f"{name}'s chapters {url}")
-    yield from _served_cors(headers, f"{name}'s chapters {url}")
     duration = _text(item, "itunes:duration")
     for problem in check_chapters(body, float(duration) if duration.isdigit() else None):
         yield f"{name}: {problem}"
