@@ -165,11 +165,17 @@
     return { slug: ep.slug, title: ep.title, url: ep.url, src: ep.src, art: ep.art, duration: ep.duration, show: ep.show,
              listenUrl: ep.listenUrl };
   }
+  // The place is kept here and, when the address carries a #t= (left by a seek), there too: a
+  // reload follows the address, and a hash set only at pause could lose the race with the reload.
+  function remember() {
+    write(posKey, { t: audio.currentTime, at: Date.now() });
+    if (dock.dataset.slug && /^#t=/.test(location.hash)) history.replaceState(null, "", "#t=" + Math.floor(audio.currentTime));
+  }
   let lastLocal = 0;
   audio.addEventListener("timeupdate", () => {
     if (Date.now() - lastLocal < 2000) return;
     lastLocal = Date.now();
-    write(posKey, { t: audio.currentTime, at: Date.now() });
+    remember();
   });
   const token = document.querySelector('meta[name="csrf-token"]');
   function report(leaving) {
@@ -181,18 +187,14 @@
                                      "X-CSRFToken": token.content } }).catch(() => {});
   }
   setInterval(() => { if (!audio.paused) report(false); }, SAVE_EVERY);
-  // a #t= left in the address by a seek would win over the saved place on reload: keep it current
-  function keepHash() {
-    if (dock.dataset.slug && /^#t=/.test(location.hash)) history.replaceState(null, "", "#t=" + Math.floor(audio.currentTime));
-  }
   audio.addEventListener("pause", () => {
     if (audio.readyState === 0) return; // a new episode is loading: there is no place to save yet
-    write(posKey, { t: audio.currentTime, at: Date.now() }); keepHash(); report(false);
+    remember(); report(false);
   });
-  audio.addEventListener("seeked", () => { write(posKey, { t: audio.currentTime, at: Date.now() }); });
+  audio.addEventListener("seeked", remember);
   window.addEventListener("pagehide", () => {
     if (!ep || !posKey || audio.readyState === 0) return;
-    write(posKey, { t: audio.currentTime, at: Date.now() }); keepHash(); report(true); });
+    remember(); report(true); });
 
   // ---- lock screen and headset controls
   function describe() {
