@@ -56,3 +56,36 @@ def test_a_search_hit_opens_on_the_matching_word():
     assert first_match(WORDS, ["sunscreen"]) == 66.0 + 7 * 0.4
     assert first_match(WORDS, ["iron", "oxi"]) == 66.0 + 9 * 0.4  # the last word as a prefix, as search does
     assert first_match(WORDS, ["fillers"]) is None
+
+
+# Whisper's words for part 3 of benchmarks/pairing.py's lecture (tiny.en; "missiles" for vessels).
+LASERS = timed_words([
+    row(92.0, "The second device is the pulsed dye laser at 755 nanometer."),
+    row(97.5, "The pulsed dye laser is the gold standard for discrete missiles. With long pulse duration it "
+              "heats the missile without bursting it."),
+    row(105.3, "With short pulses heat causes purpura, a bruise net lasts about 10 days.")])
+
+
+def test_a_passage_reaches_back_over_sentences_that_say_more_of_the_opening():
+    # "short pulses ... purpura ... days" says most of the bullet, but "long pulse ... heats" begins
+    # the passage; the gold-standard sentence before it says only "pulse", which the passage says too.
+    start, _ = land_passage(LASERS, "Long pulses heat vessels without purpura; short pulses bruise for ten days.",
+                            near=97.5)
+    assert start == round(97.5 + 11 * 0.4, 2)
+    # "755 nanometer" is the line's "nm", said in the sentence before the one that says the rest.
+    start, _ = land_passage(LASERS, "595 nm PDL is the gold standard for discrete vessels.", near=97.5)
+    assert start == 92.0
+
+
+def test_a_title_with_a_full_stop_does_not_end_the_sentence():
+    words = timed_words([row(10.0, "Thank you. In Dr. Okafor's clinic we test a small area first.")])
+    start, _ = land_passage(words, "Test a small area first.", near=10.0)
+    assert start == 10.0 + 2 * 0.4  # "In", not "Okafor's"
+
+
+def test_a_segment_that_opens_mid_sentence_lands_on_the_opening_words():
+    words = timed_words([row(128.5, "topical ivermectin for papules and pustules because light does"),
+                         row(132.6, "little for the inflammatory lesions brimonidine gel can calm flushing "
+                                    "for a social event but it may cause rebound redness.")])
+    start, _ = land_passage(words, "Brimonidine for flushing before events; warn about rebound redness.", near=132.6)
+    assert start == 132.6 + 5 * 0.4  # "brimonidine": "little for the inflammatory lesions" ends the sentence before
