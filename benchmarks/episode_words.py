@@ -222,11 +222,13 @@ def anchors(glossary) -> None:
 
 
 # benchmarks/pairing.py's lecture: for each bullet (by its opening words), the part it belongs to
-# and the opening words of the sentences of its passage (the first is where it begins).
+# and the opening words of the sentences of its passage (the first is where it begins; a clause
+# when the bullet starts mid-sentence: part 1's 17-second sentence photographs, asks about
+# triggers and only then, 8 s in, looks for ocular symptoms).
 LECTURE_SAID = {
     "Split subtypes": (1, ["Some patients mostly flush", "We separate these subtypes"]),
     "Standardised photographs": (1, ["We photograph every patient"]),
-    "Eye symptoms": (1, ["We photograph every patient", "Visible telangiectasia"]),
+    "Eye symptoms": (1, ["and we look for ocular symptoms", "Visible telangiectasia"]),
     "Flash lamp": (2, ["IPL is a broad spectrum", "For redness we use"]),
     "Full face in minutes": (2, ["The IPL treats the whole face"]),
     "Three to five sessions": (2, ["Patients like that there is little downtime"]),
