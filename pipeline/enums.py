@@ -50,6 +50,7 @@ class JobKind(str, enum.Enum):
     analyze = "analyze"
     publish = "publish"
     voice = "voice"  # a notes-only episode: the summary spoken by the voice (pipeline.voicing)
+    spoken_extras = "spoken_extras"  # a recording: the spoken intro and/or summary around it (pipeline.extras)
 
 
 class MediaKind(str, enum.Enum):
@@ -58,6 +59,7 @@ class MediaKind(str, enum.Enum):
     published = "published"  # the listening file with ID3 tags, as served
     cover = "cover"
     voiced = "voiced"  # a notes-only episode's summary as spoken, before loudness and encoding
+    plain = "plain"  # a recording's listening file without the spoken intro and summary (pipeline.extras)
 
 
 class TranscriptStatus(str, enum.Enum):
@@ -76,6 +78,7 @@ class ChapterSource(str, enum.Enum):
     notes = "notes"  # a section of the summary notes, found in the recording
     topics = "topics"  # a topic shift in the transcript (no notes, or too few sections found)
     editor = "editor"
+    voice = "voice"  # the spoken introduction or summary around a recording (pipeline.extras)
 
 
 class AnchorKind(str, enum.Enum):

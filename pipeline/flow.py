@@ -1,7 +1,7 @@
 """The flow of an episode, declared in one place: its steps, their order, what runs side by side.
 
     upload ──> prepare_audio ──┐
-          └──> transcribe ─────┴──> analyze ──> in review ──(an editor approves)──> publish
+          └──> transcribe ─────┴──> analyze ──> spoken_extras ──> in review ──(an editor approves)──> publish
 
     notes only ──> voice ──> prepare_audio ──> analyze ──> in review ──> publish
 
@@ -11,6 +11,9 @@ A step starts once every step it comes ``after`` has succeeded (since it last ra
 ``prepare_audio`` and ``transcribe`` run side by side on two workers and ``analyze`` waits for
 both. When the last step of the processing flow succeeds the episode goes to review. Publishing
 is not part of the processing flow: an editor's approval queues it (``pipeline.review``).
+``spoken_extras`` adds a recording's spoken introduction and summary when they are chosen (and
+does nothing otherwise); an editor changing the choice in review runs it alone
+(``pipeline.review.choose_extras``).
 
 To add a step: write its handler in ``pipeline/steps.py``, add its kind to ``models.JobKind``
 and a ``Step`` to the flow below; nothing else dispatches on job kinds.
@@ -24,6 +27,7 @@ from typing import Callable, Mapping, Protocol
 from .models import Episode, EpisodeStatus, JobKind, JobState
 from .publish import publish_step
 from .steps import analyze_step, prepare_audio_step, transcribe_step
+from .extras import extras_step
 from .voicing import voice_step
 
 Handler = Callable[..., None]  # (ctx, session, episode, report, **options)
@@ -89,6 +93,7 @@ RECORDING = Flow(steps=(
     Step(JobKind.prepare_audio, prepare_audio_step),
     Step(JobKind.transcribe, transcribe_step),
     Step(JobKind.analyze, analyze_step, after=(JobKind.prepare_audio, JobKind.transcribe)),
+    Step(JobKind.spoken_extras, extras_step, after=(JobKind.analyze,)),
 ))
 
 # A notes-only episode: the summary is spoken, then levelled and encoded like a recording; its

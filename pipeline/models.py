@@ -460,6 +460,12 @@ class AudioNotes(Base):
     source_authors: Mapped[list[str]] = mapped_column(JSON, default=list)
     source_date: Mapped[Optional[date]] = mapped_column(Date)
     voice: Mapped[Optional[str]] = mapped_column(String(200))  # the voice that spoke it, once voiced
+    # A recording's spoken extras (pipeline.extras): the editor's choice (None: CLINEX_SPOKEN_EXTRAS),
+    # how far the intro moved the recording in the listening file, and where the summary starts.
+    spoken_intro: Mapped[Optional[bool]] = mapped_column(Boolean)
+    spoken_summary: Mapped[Optional[bool]] = mapped_column(Boolean)
+    intro_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    summary_start: Mapped[Optional[float]] = mapped_column(Float)
     # The row is reached as ``episode.audio_notes`` (None for a recording without a cited source).
     episode: Mapped[Episode] = relationship(backref=backref("audio_notes", uselist=False, lazy="selectin",
                                                             cascade="all, delete-orphan"))

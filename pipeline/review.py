@@ -22,6 +22,7 @@ from .models import Episode, EpisodeStatus, Job, JobKind, JobState, User, utcnow
 from .publish import bump_site_version
 from .speakers import rename_segments
 from .steps import heard_segments, write_transcript_files
+from .timeline import audio_notes_row
 from .workflow import ALLOWED, transition
 
 
@@ -94,6 +95,33 @@ def retry(ctx: JobContext, episode_id: int, actor_id: int | None = None) -> list
             raise WorkflowError("Only a failed episode can be retried.")
         actor = _user(session, actor_id)
     return requeue_failed(ctx, episode_id, actor=actor)
+
+
+def choose_extras(ctx: JobContext, episode_id: int, actor_id: int | None, *, intro: bool, summary: bool) -> list[int]:
+    """The editor's choice of what the voice adds to a recording in review: a spoken introduction
+    before it, the summary read aloud after it. The episode is processed again (the
+    ``spoken_extras`` step alone) and comes back to review; returns the job IDs to dispatch.
+
+    Raises WorkflowError unless the episode is a recording in review, or when the summary is
+    asked for and there are no notes to read; nothing is changed then."""
+    with ctx.sessions.begin() as session:
+        episode = _episode(session, episode_id)
+        if episode.audio_notes is not None and episode.audio_notes.notes_only:
+            raise WorkflowError("This episode is the summary spoken already; spoken extras are for recordings.")
+        if episode.status != EpisodeStatus.in_review.value:
+            raise WorkflowError(f"Spoken extras are chosen while the episode is in review; it is "
+                                f"{episode.status.replace('_', ' ')}.")
+        if summary and not (episode.summary and episode.summary.markdown.strip()):
+            raise WorkflowError("This episode has no summary notes to read aloud.")
+        notes = audio_notes_row(session, episode)
+        notes.spoken_intro, notes.spoken_summary = bool(intro), bool(summary)
+        said = " and ".join(what for what, on in (("a spoken introduction", intro), ("the summary read aloud", summary))
+                            if on) or "no spoken extras"
+        transition(session, episode, EpisodeStatus.processing, actor=_user(session, actor_id), reason=f"with {said}")
+        job = Job(episode_id=episode.id, kind=JobKind.spoken_extras.value)
+        session.add(job)
+        session.flush()
+        return [job.id]
 
 
 NAME_LIMIT = 200

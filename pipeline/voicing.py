@@ -51,6 +51,11 @@ def source_of(episode: Episode) -> Source | None:
                   authors=tuple(row.source_authors or ()), published_on=row.source_date)
 
 
+def voice_speaker(ctx) -> str:
+    """Who the transcript says is speaking when the voice speaks."""
+    return ctx.settings.SHOW_TITLE + " voice"
+
+
 def episode_lexicon(session: Session):
     rows = session.scalars(select(SpokenTerm))
     return load_lexicon((r.term, r.phonemes, r.say, r.letters) for r in rows)
@@ -62,12 +67,14 @@ def episode_script(ctx, session: Session, episode: Episode, *, notes_only: bool 
     return script_for(notes, credits_for(ctx, episode, notes_only=notes_only), episode_lexicon(session))
 
 
-def voice_script(storage: Storage, episode_uuid: str, script: SpeechScript, voice, report) -> VoicedText:
-    """Voice every block not stored yet (storing each as it is spoken), then join them all."""
+def voice_script(storage: Storage, episode_uuid: str, script: SpeechScript, voice, report,
+                 first_index: int = 0) -> VoicedText:
+    """Voice every block not stored yet (storing each as it is spoken), then join them all.
+    Parts are numbered from ``first_index`` (two scripts of one episode keep apart)."""
     parts = []
-    for index, block in enumerate(script.blocks):
-        parts.append(_stored_or_voiced(storage, episode_uuid, index, block, voice))
-        report(0.95 * (index + 1) / len(script.blocks))
+    for done, block in enumerate(script.blocks, start=1):
+        parts.append(_stored_or_voiced(storage, episode_uuid, first_index + done - 1, block, voice))
+        report(0.95 * done / len(script.blocks))
     return join_parts(script, parts)
 
 
@@ -99,7 +106,7 @@ def voice_step(ctx, session: Session, episode: Episode, report) -> None:
     if episode.audio_notes is not None:
         episode.audio_notes.voice = voice.name
     session.flush()
-    _delete_parts(ctx.storage, episode.uuid)
+    delete_voicing_parts(ctx.storage, episode.uuid)
     report(1.0)
 
 
@@ -127,7 +134,7 @@ def _store_transcript(ctx, session: Session, episode: Episode, voiced: VoicedTex
                             status=TranscriptStatus.complete.value, completed_at=utcnow())
     session.add(transcript)
     session.flush()
-    speaker = ctx.settings.SHOW_TITLE + " voice"
+    speaker = voice_speaker(ctx)
     heard = [Segment(index=i, start=s.start, end=s.end, text=s.text, speaker=speaker,
                           words=[Word(w.start, w.end, w.word, 1.0) for w in s.words])
              for i, s in enumerate(voiced.sentences)]
@@ -137,7 +144,7 @@ def _store_transcript(ctx, session: Session, episode: Episode, voiced: VoicedTex
     write_transcript_files(ctx, episode, transcript.id, heard)
 
 
-def _delete_parts(storage: Storage, episode_uuid: str) -> None:
+def delete_voicing_parts(storage: Storage, episode_uuid: str) -> None:
     """The joined file is stored: the parts are no longer needed (the doctor removes any left)."""
     for key in list(storage.keys(voicing_prefix(episode_uuid))):
         try:

@@ -260,6 +260,24 @@ def unpublish(episode_id: int, note: str | None) -> None:
     click.echo(f"Episode {episode_id} unpublished.")
 
 
+@main.command("spoken-extras")
+@click.argument("episode_id", type=int)
+@click.option("--intro/--no-intro", default=False, help="A short spoken introduction before the recording (title, speakers, event, chapters).")
+@click.option("--summary/--no-summary", default=False, help="The summary notes read aloud as the last chapter.")
+@click.option("--editor", help="Email of the editor (recorded in the audit log).")
+@click.option("--wait", is_flag=True, help="Make the listening file here, with progress bars, until the episode is back in review.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@friendly
+def spoken_extras(episode_id: int, intro: bool, summary: bool, editor: str | None, wait: bool, as_json: bool) -> None:
+    """Choose what the voice adds to a recording in review (neither option: none) and make it."""
+    result = ops.spoken_extras(episode_id, intro=intro, summary=summary, editor_email=editor, wait=wait, quiet=as_json)
+    if as_json:
+        return echo_json(result)
+    click.echo(f"Episode {episode_id} is {result['status'].replace('_', ' ')}.")
+    if result.get("failure_reason"):
+        raise click.ClickException(result["failure_reason"])
+
+
 @main.command()
 @click.argument("episode_id", type=int)
 @friendly

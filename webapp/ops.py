@@ -296,6 +296,21 @@ def retry(episode_id: int, settings: Settings | None = None) -> int:
     return len(job_ids)
 
 
+def spoken_extras(episode_id: int, *, intro: bool, summary: bool, editor_email: str | None = None, wait: bool = False,
+                  quiet: bool = False, settings: Settings | None = None) -> dict:
+    """Choose a recording's spoken introduction and summary and make the listening file anew;
+    with ``wait`` here (progress bars unless ``quiet``), else by the workers."""
+    ctx = context(settings)
+    with ctx.session() as session:
+        actor = _actor(session, editor_email)
+    job_ids = review.choose_extras(ctx, episode_id, actor.id if actor else None, intro=intro, summary=summary)
+    if wait:
+        _run_inline(ctx, job_ids, quiet)
+    else:
+        CeleryDispatcher(_celery(ctx.settings)).dispatch(job_ids)
+    return episode_row(ctx, episode_id)
+
+
 def render_feed_bytes(tag: str | None = None, settings: Settings | None = None) -> bytes:
     ctx = context(settings)
     with ctx.session() as session:

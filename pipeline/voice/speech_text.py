@@ -154,6 +154,50 @@ def _add(script: SpeechScript, block: Block) -> None:
         script.blocks.append(block)
 
 
+@dataclass(frozen=True)
+class Introduction:
+    """What the short spoken introduction before a recording names."""
+
+    show: str
+    title: str
+    speakers: tuple[str, ...] = ()
+    event: str | None = None
+    chapters: tuple[str, ...] = ()
+    summarizer: str | None = None
+    summary_follows: bool = False  # the summary, read aloud, is the last chapter
+
+
+INTRO_CHAPTERS = 8  # an introduction names at most this many chapters
+
+
+def intro_script(intro: Introduction, lexicon: Lexicon) -> SpeechScript:
+    """The spoken introduction as one block (one chapter, "Introduction")."""
+    script = SpeechScript()
+    _add(script, Block("opening", sentences_of(intro_text(intro), lexicon), PAUSES["opening"], chapter="Introduction"))
+    return script
+
+
+def intro_text(i: Introduction) -> str:
+    lines = [f"{i.show}.", f"{i.title}."]
+    if i.speakers:
+        lines.append(f"With {_and(i.speakers)}.")
+    if i.event:
+        lines.append(f"Recorded at {i.event}.")
+    if i.chapters:
+        lines.append(f"In this episode: {_and(i.chapters[:INTRO_CHAPTERS])}.")
+    if i.summary_follows:
+        by = f", written by {i.summarizer}," if i.summarizer else ""
+        lines.append(f"At the end, the summary{by} read aloud.")
+    elif i.summarizer:
+        lines.append(f"Summary notes by {i.summarizer} are on the episode page.")
+    return " ".join(lines)
+
+
+def _and(items) -> str:
+    items = [" ".join(str(x).split()).rstrip(".") for x in items if str(x).strip()]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def opening_text(c: Credits) -> str:
     lines = [f"{c.show}.", f"{c.title}."]
     by = f" written by {c.summarizer}" if c.summarizer else ""

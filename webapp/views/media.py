@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import PurePosixPath
 from datetime import datetime, timezone
 
 from flask import Blueprint, Response, abort, current_app, redirect, request
@@ -13,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline.downloads import client_hash, count_download, is_countable
 from pipeline.learning import note_feed_download
-from pipeline.models import EpisodeStatus, MediaFile
+from pipeline.models import Episode, EpisodeStatus, MediaFile, MediaKind
 from pipeline.storage import S3Storage
 
 from ..db import ctx, db
@@ -70,6 +71,29 @@ def published_media(uuid: str, name: str):
         return redirect(storage.url(key), code=302)
     return serve_range(key, media.size, media.content_type, etag=etag, cache_control=cache_control,
                        last_modified=modified)
+
+
+@bp.route("/episodes/<slug>/recording-only", methods=["GET", "HEAD"])
+def recording_only(slug: str):
+    """A published recording's listening file without the voice's introduction and summary
+    (``pipeline.extras`` keeps it as ``plain``), for those who want the talk alone."""
+    episode = db().scalars(select(Episode).where(Episode.slug == slug)).first()
+    media = episode.media_of(MediaKind.plain) if episode is not None else None
+    if media is None or episode.status != EpisodeStatus.published.value or not may_hear(episode):
+        abort(404, "This episode has no recording without spoken extras.")
+    etag, modified = f'"{media.sha256[:32]}"', _utc(media.created_at)
+    cache_control = "private, max-age=3600" if episode.members_only else "public, max-age=3600"
+    if not_modified(request.headers, etag, modified):
+        return Response(status=304, headers=_validators(etag, modified, cache_control))
+    record_download(episode.id, media.size)
+    url = ctx().storage.url(media.storage_key)
+    if url and request.method == "GET":
+        return redirect(url, code=302)
+    response = serve_range(media.storage_key, media.size, media.content_type, etag=etag, cache_control=cache_control,
+                           last_modified=modified)
+    suffix = PurePosixPath(media.storage_key).suffix
+    response.headers["Content-Disposition"] = f'attachment; filename="{slug}-recording-only{suffix}"'
+    return response
 
 
 def _utc(value: datetime | None) -> datetime | None:

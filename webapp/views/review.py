@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from pipeline import review
 from pipeline.downloads import download_counts
+from pipeline.extras import chosen_extras
 from pipeline.errors import ClinexError
 from pipeline.models import AuditEvent, Chapter, Episode, EpisodeStatus, Role
 from pipeline.publish import bump_site_version
@@ -50,8 +51,18 @@ def _page(ep: Episode, form, chapters_form, status: int = 200):
     audit = db().scalars(select(AuditEvent).where(AuditEvent.episode_id == ep.id).order_by(AuditEvent.id)).all()
     return render_template("review_episode.html", episode=ep, form=form, audit=audit, transcript=ep.transcript,
                            chapters_form=chapters_form, action_form=ActionForm(), status=episode_status(ep),
-                           suggestions=glossary_suggestions(db(), ep),
+                           suggestions=glossary_suggestions(db(), ep), spoken_extras=_extras_state(ep),
                            downloads=download_counts(db(), episode_id=ep.id)[0]), status
+
+
+def _extras_state(ep: Episode) -> dict:
+    """What the voice adds to the recording: chosen (the checkboxes) and made (the listening file)."""
+    intro, summary = chosen_extras(current_app.config["CLINEX"], ep)
+    notes = ep.audio_notes
+    made = [what for what, on in (("a spoken introduction", bool(notes and notes.intro_seconds)),
+                                  ("the summary read aloud", bool(notes and notes.summary_start is not None))) if on]
+    return {"intro": intro, "summary": summary, "made": " and ".join(made),
+            "start": format_timestamp(notes.intro_seconds if notes else 0.0)}
 
 
 def _chapter_lines(ep: Episode) -> str:
@@ -107,6 +118,22 @@ def retry(episode_id: int):
 
 def _retry(job_ctx, episode_id: int, actor_id: int, _note) -> None:
     dispatcher(current_app).dispatch(review.retry(job_ctx, episode_id, actor_id))
+
+
+@bp.post("/<int:episode_id>/spoken-extras")
+@role_required(Role.editor)
+def spoken_extras(episode_id: int):
+    """The voice's introduction and/or summary around the recording, made anew (the episode is
+    processed and comes back to review)."""
+    ep = get_or_404(Episode, episode_id)
+    if not ActionForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and choose again.")
+    db().rollback()
+    jobs = review.choose_extras(ctx(), ep.id, current_user.id, intro=bool(request.form.get("intro")),
+                                summary=bool(request.form.get("summary")))
+    dispatcher(current_app).dispatch(jobs)
+    flash("Making the spoken parts; the episode comes back to review when they are ready.")
+    return redirect(url_for("review.episode", episode_id=episode_id))
 
 
 @bp.post("/<int:episode_id>/tags")

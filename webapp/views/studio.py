@@ -170,9 +170,12 @@ def status(episode_id: int):
 @bp.get("/<int:episode_id>/audio")
 @role_required(Role.summarizer)
 def audio(episode_id: int):
-    """The prepared (not yet published) listening file, for the summarizer and editors."""
+    """The prepared (not yet published) listening file, for the summarizer and editors;
+    ``?plain=1``: the one without the voice's introduction and summary."""
     ep = managed_or_404(episode_id)
-    media = ep.media_of("audio") or abort(404, "The audio is still being prepared.")
+    kind = "plain" if request.args.get("plain") else "audio"
+    media = ep.media_of(kind) or abort(404, "The audio is still being prepared." if kind == "audio"
+                                         else "This episode has no recording without spoken extras.")
     url = ctx().storage.url(media.storage_key)
     if url:
         return redirect(url, code=302)
