@@ -132,11 +132,17 @@ def revoice_notes(ctx: JobContext, episode_id: int, actor_id: int | None = None)
 
 
 def _audio_notes(meta: EpisodeMeta, *, notes_only: bool) -> AudioNotes:
-    source = meta.source
-    return AudioNotes(notes_only=notes_only, source_title=source.title if source else None,
-                      source_kind=source.kind if source else None, source_url=source.url if source else None,
-                      source_authors=list(source.authors) if source else [],
-                      source_date=source.published_on if source else None)
+    return cite_source(AudioNotes(notes_only=notes_only), meta.source)
+
+
+def cite_source(row: AudioNotes, source) -> AudioNotes:
+    """Write ``source`` (a ``notes.Source`` or None) into the episode's AudioNotes row."""
+    row.source_title = source.title if source else None
+    row.source_kind = source.kind if source else None
+    row.source_url = source.url if source else None
+    row.source_authors = list(source.authors) if source else []
+    row.source_date = source.published_on if source else None
+    return row
 
 
 def _refuse_duplicate_notes(session: Session, markdown: str) -> None:

@@ -258,6 +258,21 @@ def _event(value) -> EventRef | None:
                     ends_on=_date(value.get("ends_on"), "event ends_on"))
 
 
+def source_front_matter(source: Source | None) -> str:
+    """The ``source:`` front matter that reads back as ``source`` (empty for none): the studio's
+    edit form shows it above the notes so a change to it is saved like the rest."""
+    if source is None:
+        return ""
+    data = {"title": source.title, "kind": source.kind}
+    if source.url:
+        data["url"] = source.url
+    if source.authors:
+        data["authors"] = list(source.authors)
+    if source.published_on:
+        data["date"] = source.published_on
+    return "---\n" + yaml.safe_dump({"source": data}, sort_keys=False, allow_unicode=True, width=100) + "---\n"
+
+
 def _source(value) -> Source | None:
     if value is None:
         return None

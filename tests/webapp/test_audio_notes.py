@@ -185,3 +185,32 @@ def test_changed_notes_of_a_notes_only_episode_are_voiced_again(inline, as_role,
     assert ep.status == "in_review", ep.failure_reason
     assert [j.kind for j in ep.jobs].count("voice") == 2
     assert "wait an hour" in " ".join(s.text for s in ep.transcript.segments)
+
+
+def test_the_source_is_shown_in_the_edit_form_and_a_changed_source_is_saved_and_voiced(inline, as_role, session):
+    client = as_role("summarizer")
+    client.post("/studio/notes", data=_form(client, notes=NOTES))
+    [ep] = _episodes(session)
+    assert ep.status == "in_review", ep.failure_reason
+    page = client.get(f"/studio/{ep.id}/edit").get_data(as_text=True)
+    assert "source:" in page and "Managing filler complications" in page, "the form shows the cited source"
+    notes = NOTES.replace("title: Managing filler complications, kind: guide",
+                          "title: Filler complications consensus 2026, kind: article")
+    response = client.post(f"/studio/{ep.id}/edit", data={
+        "csrf_token": csrf_from(page), "title": ep.title, "event": "", "speakers": "", "recorded_on": "", "tags": "",
+        "notes": notes})
+    assert response.status_code == 302
+    [ep] = _episodes(session)
+    assert ep.status == "in_review", ep.failure_reason
+    assert (ep.audio_notes.source_title, ep.audio_notes.source_kind) == ("Filler complications consensus 2026", "article")
+    assert ep.summary.version == 1, "the notes' text did not change"
+    assert [j.kind for j in ep.jobs].count("voice") == 2, "a changed source is said again in the opening"
+    assert "the article Filler complications consensus" in " ".join(s.text for s in ep.transcript.segments)
+
+    page = client.get(f"/studio/{ep.id}/edit").get_data(as_text=True)
+    without = NOTES.split("---\n", 2)[2]  # the front matter taken out: the source is no longer cited
+    client.post(f"/studio/{ep.id}/edit", data={
+        "csrf_token": csrf_from(page), "title": ep.title, "event": "", "speakers": "", "recorded_on": "", "tags": "",
+        "notes": without})
+    [ep] = _episodes(session)
+    assert ep.audio_notes.source_title is None and ep.audio_notes.notes_only

@@ -48,7 +48,7 @@ def test_form_upload_runs_the_pipeline_to_review(inline, as_role, session):
     assert ep.event.name == "Aesthetic Lasers Summit" and ep.summary.markdown.startswith("# Melasma")
     status = client.get(f"/studio/{ep.id}/status.json").get_json()
     assert status["status"] == "in_review" and status["progress"] == 1.0
-    assert {j["kind"] for j in status["jobs"]} == {"prepare_audio", "transcribe", "analyze"}
+    assert {j["kind"] for j in status["jobs"]} == {"prepare_audio", "transcribe", "analyze", "spoken_extras"}
     assert client.get(f"/studio/{ep.id}/audio", headers={"Range": "bytes=0-1"}).status_code == 206
 
 

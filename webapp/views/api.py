@@ -1,4 +1,4 @@
-"""A small JSON API for scripted uploads: upload, status, submit.
+"""A small JSON API for scripted uploads: upload, status, submit; and for editors, spoken extras.
 
 Authentication is only ``Authorization: Bearer cx_...`` (never the session cookie), which is why
 the blueprint is exempt from CSRF: a browser cannot attach that header to a cross-site request.
@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, g, jsonify, request, url_for
+from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
 from werkzeug.exceptions import Unauthorized
 
+from pipeline import review
 from pipeline.errors import InvalidNotes, InvalidUpload
 from pipeline.models import Episode, EpisodeStatus, Role
 from pipeline.notes import MAX_NOTES_BYTES, decode_notes, meta_from_fields
 from pipeline.workflow import transition
 
+from .. import dispatcher
 from ..auth import bearer_user, csrf
-from ..db import db, get_or_404
+from ..db import ctx, db, get_or_404
 from ..forms import _TAG
 from ..security import enforce
 from ..status import episode_status
@@ -120,3 +122,22 @@ def submit(episode_id: int):
     transition(db(), episode, EpisodeStatus.in_review, actor=g.api_user, reason="resubmitted through the API")
     db().commit()
     return jsonify(episode_status(episode))
+
+
+@bp.post("/episodes/<int:episode_id>/spoken-extras")
+@token_required
+def spoken_extras(episode_id: int):
+    """Editors: JSON ``{"intro": bool, "summary": bool}`` chooses what the voice adds to a
+    recording in review and makes the listening file again; answers 202 with where to poll."""
+    if not g.api_user.has_role(Role.editor):
+        abort(403, "Spoken extras are an editor's choice; ask an editor.")
+    episode = get_or_404(Episode, episode_id)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or any(not isinstance(body.get(k, False), bool) for k in ("intro", "summary")):
+        raise InvalidUpload('Send JSON like {"intro": true, "summary": false}.')
+    db().rollback()
+    jobs = review.choose_extras(ctx(), episode.id, g.api_user.id, intro=body.get("intro", False),
+                                summary=body.get("summary", False))
+    dispatcher(current_app).dispatch(jobs)
+    status_url = url_for("api.show", episode_id=episode_id, _external=True)
+    return jsonify({"id": episode_id, "status": "processing", "status_url": status_url}), 202, {"Location": status_url}

@@ -197,25 +197,25 @@ def edit(episode_id: int):
         if request.form.get("action") == "preview":
             preview_html = render_markdown(form.notes.data)
         else:
-            version = ep.summary.version if ep.summary else 0
             try:
-                apply_fields(db(), ep, form, _me())
+                spoken_changed = apply_fields(db(), ep, form, _me())
             except ClinexError as exc:
                 db().rollback()
                 _field_for(form, exc, form.recorded_on).errors = [str(exc)]
             else:
                 db().commit()
                 flash("Saved.")
-                _revoice_if_notes_changed(ep, version)
+                if spoken_changed:
+                    _revoice(ep)
                 return redirect(url_for("studio.episode", episode_id=ep.id))
     return render_template("studio_edit.html", form=form, episode=ep, preview=preview_html), \
         400 if form.errors else 200
 
 
-def _revoice_if_notes_changed(ep: Episode, version_before: int) -> None:
-    """A notes-only episode's audio is its notes: new notes are voiced again (in review or sent back)."""
-    if not is_notes_only(ep) or (ep.summary.version if ep.summary else 0) == version_before \
-            or ep.status not in (EpisodeStatus.in_review.value, EpisodeStatus.changes_requested.value):
+def _revoice(ep: Episode) -> None:
+    """A notes-only episode's audio is its notes: changed notes (or source) are voiced again (in
+    review or sent back)."""
+    if not is_notes_only(ep) or ep.status not in (EpisodeStatus.in_review.value, EpisodeStatus.changes_requested.value):
         return
     try:
         job_ids = revoice_notes(ctx(), ep.id, current_user.id)
