@@ -107,7 +107,8 @@ def test_jobs_queued_while_the_broker_is_down_run_once_when_it_is_back(tmp_path,
         with ctx.sessions() as session:
             jobs = session.scalars(select(Job).where(Job.episode_id == row["id"])).all()
             assert sorted((j.kind, j.state, j.attempts) for j in jobs) == [
-                ("analyze", "succeeded", 1), ("prepare_audio", "succeeded", 1), ("transcribe", "succeeded", 1)]
+                ("analyze", "succeeded", 1), ("prepare_audio", "succeeded", 1), ("spoken_extras", "succeeded", 1),
+                ("transcribe", "succeeded", 1)]
             assert all(j.worker.endswith(worker.name_suffix) for j in jobs)
         log = worker.stop()
         for job in waiting:

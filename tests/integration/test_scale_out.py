@@ -49,7 +49,7 @@ def test_sample_reaches_review_through_celery_on_postgres_redis_s3(tmp_path, pg_
         _wait_for(reached_review, 300, "the episode to reach review")
         jobs = {j["kind"]: j for j in ops.list_jobs(settings=settings) if j["episode_id"] == row["id"]}
         assert {k: j["state"] for k, j in jobs.items()} == {
-            "prepare_audio": "succeeded", "transcribe": "succeeded", "analyze": "succeeded"}
+            "prepare_audio": "succeeded", "transcribe": "succeeded", "analyze": "succeeded", "spoken_extras": "succeeded"}
         assert all(j["attempts"] == 1 for j in jobs.values())
 
         ctx = ops.context(settings)

@@ -72,9 +72,10 @@ def test_two_workers_share_four_uploads_and_run_each_job_once(tmp_path, pg_url, 
         wait_for(all_in_review, 240, "the four episodes to reach review", every=1)
         with ctx.sessions() as session:
             jobs = session.scalars(select(Job)).all()
-            assert len(jobs) == 12
+            assert len(jobs) == 16  # four steps for each of the four uploads
             assert {(j.kind, j.state, j.attempts) for j in jobs} == {
-                ("prepare_audio", "succeeded", 1), ("transcribe", "succeeded", 1), ("analyze", "succeeded", 1)}
+                ("prepare_audio", "succeeded", 1), ("transcribe", "succeeded", 1), ("analyze", "succeeded", 1),
+                ("spoken_extras", "succeeded", 1)}
             ran_on = {j.worker.rsplit(":", 1)[1] for j in jobs}
         assert ran_on == {str(w.proc.pid) for w in workers}
         report = diagnose(ctx)  # looks only: no fix

@@ -194,12 +194,29 @@ def test_stuck_episode_with_finished_jobs_moves_on(dctx):
     assert fixed.dispatch == [analyze.id] and analyze.state == "queued"
 
 
-def test_stuck_episode_after_analysis_goes_to_review(dctx):
+def test_stuck_episode_after_its_last_step_goes_to_review(dctx):
     from pipeline.doctor import diagnose
+
+    ep = make_episode(dctx, status="processing", prepare_audio="succeeded", transcribe="succeeded",
+                      analyze="succeeded", spoken_extras="succeeded")
+    diagnose(dctx, fix=True)
+    with dctx.sessions() as session:
+        assert session.get(Episode, ep.id).status == EpisodeStatus.in_review.value
+
+
+def test_stuck_episode_after_analysis_gets_its_next_step_and_then_review(dctx):
+    from pipeline.doctor import diagnose
+    from pipeline.jobs import InlineDispatcher
 
     ep = make_episode(dctx, status="processing", prepare_audio="succeeded", transcribe="succeeded",
                       analyze="succeeded")
     diagnose(dctx, fix=True)
+    with dctx.sessions() as session:
+        episode = session.get(Episode, ep.id)
+        [queued] = [j for j in episode.jobs if j.state == "queued"]
+        assert queued.kind == "spoken_extras" and episode.status == EpisodeStatus.processing.value
+        queued_id = queued.id
+    InlineDispatcher(dctx).dispatch([queued_id])
     with dctx.sessions() as session:
         assert session.get(Episode, ep.id).status == EpisodeStatus.in_review.value
 

@@ -105,7 +105,7 @@ def test_ingest_wait_reaches_review_then_approve_publishes(cli):
     listed = json.loads(cli("episodes", "list", "--status", "in_review", "--json").output)
     assert [e["id"] for e in listed] == [row["id"]] and {"id", "slug", "title", "status"} <= set(listed[0])
     jobs = json.loads(cli("jobs", "--json").output)
-    assert sorted(j["kind"] for j in jobs) == ["analyze", "prepare_audio", "transcribe"]
+    assert sorted(j["kind"] for j in jobs) == ["analyze", "prepare_audio", "spoken_extras", "transcribe"]
     assert all(j["state"] == "succeeded" and j["progress"] == 1.0 for j in jobs)
     _one_line_error(cli("ingest", str(SAMPLE / "lecture.mp3")), "already uploaded as episode")
     assert cli("approve", str(row["id"])).exit_code == 0
