@@ -202,14 +202,20 @@ class Glossary:
                 return size, None, 1.0
             for scorer in (self._score_listed, self._score_joined, self._score_fuzzy):
                 hit = scorer(span, active, clinical)
-                if hit and hit[1] >= THRESHOLD:
+                # A guess by spelling or sound never changes a number ("595 nanometers" is not
+                # "755 nanometer", "Fitzpatrick 4" not "Fitzpatrick"); listed mishearings may.
+                if hit and hit[1] >= THRESHOLD and (scorer == self._score_listed or _same_numbers(span, hit[0])):
                     return size, hit[0], hit[1]
         return None
 
     def _is_term_already(self, span: list[_Token]) -> bool:
+        """The span spells a term, or its plural ("nanometers", "lasers" stay as said)."""
         words = " ".join(t.word.word.strip().strip(".,;:!?") for t in span)
-        term = self._by_key.get(_key(words))
-        return term is not None and _phrase(term.term) == _phrase(words)
+        for form in (words, *(words[:-len(end)] for end in ("es", "s") if words.lower().endswith(end))):
+            term = self._by_key.get(_key(form))
+            if term is not None and _phrase(term.term) == _phrase(form):
+                return True
+        return False
 
     def _score_listed(self, span, active, clinical):
         term = self._listed.get("".join(t.core for t in span))
@@ -263,6 +269,10 @@ _SHORT = frozenset("a i o ii iii iv v vi vii viii ix x".split())
 @lru_cache(maxsize=1)
 def _ordinary() -> frozenset[str]:
     return ordinary_words() | _SHORT
+
+
+def _same_numbers(span: list[_Token], term: Term) -> bool:
+    return re.findall(r"\d+", " ".join(t.word.word for t in span)) == re.findall(r"\d+", term.term)
 
 
 def _fits(span: list[_Token], joined: str, term: Term) -> bool:

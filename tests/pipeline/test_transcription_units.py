@@ -86,6 +86,22 @@ def test_correction_keeps_word_timestamps(glossary):
     assert fixed[0].words[1].start == 0.4 and fixed[0].words[1].end == 1.1
 
 
+@pytest.mark.parametrize("said", [
+    "We use the 595 nanometers pulsed dye laser on vessels.",  # was rewritten to "755 nanometer"
+    "In Fitzpatrick 4 to 6 we lower the fluence.",  # was "Fitzpatrick to 6": the number dropped
+    "Treat Fitzpatrick 4-6 skin with care.",
+])
+def test_a_guess_by_spelling_or_sound_never_changes_a_number_or_a_plural(glossary, said):
+    hot = glossary.hotwords_for("595 nm pulsed dye laser. Fitzpatrick IV-VI. 755 nm alexandrite")
+    fixed, corrections = glossary.correct([seg(said)], active_terms=hot)
+    assert fixed[0].text.strip() == said and corrections == []
+
+
+def test_a_listed_mishearing_with_a_number_is_still_corrected(glossary):
+    fixed, _ = glossary.correct([seg("Patients of fitzpatrick type 4 tan easily.")])
+    assert "Fitzpatrick type IV" in fixed[0].text
+
+
 def test_hotwords_come_from_context(glossary):
     notes = "Dr Lee compared Morpheus8 with Sofwave for laxity; one case of Tyndall effect."
     hot = glossary.hotwords_for(notes, extra=["Dr Ana Lee", "IMCAS Paris"])
