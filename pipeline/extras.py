@@ -17,13 +17,14 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .audio import AudioOptions, normalize_and_encode
 from .audio.splice import Piece, level_gain, splice, wav_seconds
 from .errors import ConfigError
-from .keys import audio_key
-from .models import Chapter, ChapterSource, Episode, MediaKind, Transcript, TranscriptSegment
+from .keys import audio_key, audio_prefix
+from .models import Chapter, ChapterSource, Episode, MediaFile, MediaKind, Transcript, TranscriptSegment
 from .steps import heard_segments, store_listening_file, write_transcript_files
 from .storage import file_sha256, local_copy
 from .timeline import EXTRAS, audio_notes_row, back_to_recording, shift_episode_rows, shift_transcript
@@ -78,7 +79,18 @@ def extras_step(ctx, session: Session, episode: Episode, report) -> None:
         _make_extras(ctx, session, episode, transcript, intro, summary, report)
     if transcript is not None:
         write_transcript_files(ctx, episode, transcript.id, heard_segments(transcript.segments))
+    session.flush()
+    _delete_unused_audio(ctx, session, episode)
     report(1.0)
+
+
+def _delete_unused_audio(ctx, session: Session, episode: Episode) -> None:
+    """Listening files of this episode no row refers to any more (one made with extras chosen
+    before, or replaced when the audio was prepared again); the step's own rows are flushed."""
+    used = set(session.scalars(select(MediaFile.storage_key).where(MediaFile.episode_id == episode.id)))
+    for key in ctx.storage.keys(audio_prefix(episode.uuid)):
+        if key not in used:
+            ctx.storage.delete(key)
 
 
 def _make_extras(ctx, session: Session, episode: Episode, transcript: Transcript | None, intro: bool, summary: bool,

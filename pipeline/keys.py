@@ -23,7 +23,11 @@ def original_key(episode_uuid: str, filename: str) -> str:
 
 
 def audio_key(episode_uuid: str, source_sha256: str, extension: str) -> str:
-    return f"audio/{episode_uuid}/{source_sha256[:16]}.{extension}"
+    return f"{audio_prefix(episode_uuid)}{source_sha256[:16]}.{extension}"
+
+
+def audio_prefix(episode_uuid: str) -> str:
+    return f"audio/{episode_uuid}/"
 
 
 def published_prefix(episode_uuid: str) -> str:

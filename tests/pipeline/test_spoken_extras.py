@@ -133,6 +133,9 @@ def test_the_introduction_and_summary_surround_the_recording_and_every_time_move
     choose(ctx, lecture, intro=False, summary=False)
     undone = timeline(ctx, lecture)
     assert undone["media"] == before["media"] and undone["shift"] == 0.0 and undone["summary_start"] is None
+    with ctx.sessions() as session:
+        uuid = session.get(Episode, lecture).uuid
+    assert list(ctx.storage.keys(f"audio/{uuid}/")) == [before["media"]["audio"][0]], "the file with extras is gone"
     for name in ("segments", "words", "chapters"):
         assert undone[name] == before[name], name
     assert undone["anchors"] == [(k, p, pytest.approx(s, abs=1e-3)) for k, p, s in before["anchors"]]
