@@ -201,3 +201,24 @@ def test_the_setting_gives_the_default_and_a_bad_value_is_a_clear_error(settings
     assert default_extras("Intro") == (True, False) and default_extras("summary") == (False, True)
     with pytest.raises(ConfigError, match="CLINEX_SPOKEN_EXTRAS must be one of none, intro, summary, both"):
         default_extras("loud")
+
+
+def test_the_setting_gives_every_new_recording_its_introduction(ctx):
+    import dataclasses
+
+    from pipeline.ingest import ingest_recording
+    from pipeline.jobs import InlineDispatcher
+    from pipeline.models import Episode
+
+    introduced = dataclasses.replace(ctx, settings=ctx.settings.replace(SPOKEN_EXTRAS="intro"))
+    with introduced.sessions() as session:
+        result = ingest_recording(session, introduced.storage, introduced.settings, SAMPLE / "lecture.mp3",
+                                  filename="lecture.mp3", meta=EpisodeMeta(),
+                                  notes=parse_notes((SAMPLE / "lecture.md").read_text()))
+    InlineDispatcher(introduced).dispatch(result.job_ids)
+    with introduced.sessions() as session:
+        ep = session.get(Episode, result.episode_id)
+        assert ep.status == "in_review", ep.failure_reason
+        assert ep.chapters[0].title == "Introduction" and ep.audio_notes.intro_seconds > 5
+        assert ep.audio_notes.spoken_intro is None, "the setting decided, not an editor"
+        assert ep.media_of("plain") is not None and ep.chapters[-1].title != "The summary, read aloud"
