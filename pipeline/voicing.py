@@ -35,6 +35,11 @@ from .voice.speech_text import Credits
 
 log = logging.getLogger(__name__)
 
+# Characters being spoken at once. onnxruntime holds about 1.1 MB per character of a sentence while
+# it speaks it, so blocks side by side stay within what one long sentence takes alone (a block
+# whose sentence is longer still runs, alone). Measured with benchmarks/tts.py --threads.
+TEXT_IN_FLIGHT = 200
+
 
 def credits_for(ctx, episode: Episode, *, notes_only: bool = True) -> Credits:
     """Who and what the spoken opening and closing name, from the episode's rows."""
@@ -84,24 +89,37 @@ def voice_script(storage: Storage, episode_uuid: str, script: SpeechScript, voic
 
 
 def _voice_side_by_side(voice, blocks: list[tuple[int, Block]], finished) -> None:
-    """Speak ``blocks`` on up to ``voice.workers`` threads, handing each part to ``finished`` (on
-    this thread) as it is done. After a failure no block is started; those being spoken finish."""
+    """Speak ``blocks`` on up to ``voice.workers`` threads (within ``TEXT_IN_FLIGHT``), handing each
+    part to ``finished`` on this thread as it is done. After a failure no block is started; those
+    being spoken finish."""
     workers = max(1, min(getattr(voice, "workers", 1), len(blocks)))
     todo, running, failure = list(blocks), {}, None
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="voice") as pool:
         while todo or running:
-            while todo and failure is None and len(running) < workers:
+            while todo and failure is None and _may_start(todo[0][1], running.values(), workers):
                 index, block = todo.pop(0)
-                running[pool.submit(voice_block, voice, block)] = index
+                running[pool.submit(voice_block, voice, block)] = (index, block)
             done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in sorted(done, key=running.get):
-                index = running.pop(future)
+            for future in sorted(done, key=lambda f: running[f][0]):
+                index, _block = running.pop(future)
                 if future.exception() is None:
                     finished(index, future.result())
                 else:  # KeyboardInterrupt too: the blocks being spoken are stored first
                     failure = failure or future.exception()
             if failure is not None and not running:
                 raise failure
+
+
+def _may_start(block: Block, running, workers: int) -> bool:
+    running = list(running)
+    if not running:
+        return True
+    in_flight = sum(_longest_sentence(b) for _, b in running)
+    return len(running) < workers and in_flight + _longest_sentence(block) <= TEXT_IN_FLIGHT
+
+
+def _longest_sentence(block: Block) -> int:
+    return max((len(s.spoken) for s in block.sentences), default=0)
 
 
 def _part_keys(episode_uuid: str, index: int, block: Block, voice_name: str) -> tuple[str, str]:

