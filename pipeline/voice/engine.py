@@ -70,7 +70,7 @@ class PiperTTS:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1 if self.workers > 1 else 0  # 0: onnxruntime's own choice
         options.inter_op_num_threads = 1
-        options.enable_mem_pattern = False  # planned per sentence length, it held ~90 MB more per run in flight
+        options.enable_mem_pattern = False  # its plans, one per sentence length, held ~90 MB more at the peak
         session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
         piper_config = PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8")))
         self._voice = PiperVoice(session=session, config=piper_config)
@@ -113,7 +113,7 @@ def load_voice(spec: str = "") -> PiperTTS:
         config = Path(spec + ".json")
         name = model.stem
     else:
-        model, config = _from_package(spec)
+        model, config = voice_files(spec)
         name = spec
     for path in (model, config):
         if not path.is_file():
@@ -121,7 +121,8 @@ def load_voice(spec: str = "") -> PiperTTS:
     return PiperTTS(model, config, name)
 
 
-def _from_package(spec: str) -> tuple[Path, Path]:
+def voice_files(spec: str) -> tuple[Path, Path]:
+    """The model and config of the voice package ``spec``; raises ConfigError when it is not one."""
     module_name = spec.replace("-", "_")
     try:
         module = importlib.import_module(module_name)
