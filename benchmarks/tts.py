@@ -179,6 +179,8 @@ def main() -> None:
     from pipeline.migrate import upgrade_database
     from pipeline.settings import ensure_instance, load_settings
     from pipeline.storage import local_copy
+    from pipeline.voice import load_voice
+    from pipeline.voicing import TEXT_IN_FLIGHT
 
     notes_text = args.notes.read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="clinex-tts-") as tmp:
@@ -193,8 +195,12 @@ def main() -> None:
               + ", ".join(f"{k} {v:.1f} s" for k, v in run["steps"].items()))
         usage = resource.getrusage(resource.RUSAGE_SELF)
         cpu = usage.ru_utime + usage.ru_stime + sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2])
+        voice = load_voice(settings.TTS_VOICE)
+        share = {k: f"{100 * v / run['wall']:.0f}%" for k, v in run["steps"].items()}
+        print(f"   voice: {voice.workers} runs side by side (a core each, <= {TEXT_IN_FLIGHT} characters in flight); "
+              "share of the wall time " + ", ".join(f"{k} {v}" for k, v in share.items()))
         print(f"   CPU {cpu:.1f} s over both cores (this process and its ffmpeg children): on a quiet 2-core "
-              f"machine the wall time is about half of that; load average now {__import__('os').getloadavg()[0]:.1f}")
+              f"machine the wall time is about half of that; load average now {os.getloadavg()[0]:.1f}")
         print(f"   peak RSS {rss_mb():.0f} MB (voice, ffmpeg pipes and the flow; before Whisper is loaded); "
               f"output {run['lufs']:.1f} LUFS / {run['peak']:.1f} dBTP   targets <= 20 s, <= 500 MB")
         with local_copy(ctx.storage, run["key"]) as mp3:
