@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 # Characters being spoken at once. onnxruntime holds about 1.1 MB per character of a sentence while
 # it speaks it, so blocks side by side stay within what one long sentence takes alone (a block
-# whose sentence is longer still runs, alone). Measured with benchmarks/tts.py --threads.
+# whose sentence is longer still runs, alone). Its peak RSS shows in benchmarks/tts.py --threads.
 TEXT_IN_FLIGHT = 200
 
 
