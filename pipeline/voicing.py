@@ -91,13 +91,17 @@ def voice_script(storage: Storage, episode_uuid: str, script: SpeechScript, voic
 def _voice_side_by_side(voice, blocks: list[tuple[int, Block]], finished) -> None:
     """Speak ``blocks`` on up to ``voice.workers`` threads (within ``TEXT_IN_FLIGHT``), handing each
     part to ``finished`` on this thread as it is done. After a failure no block is started; those
-    being spoken finish."""
+    being spoken finish.
+
+    The longest blocks go first, each beside the short ones that fit with it, so the cores stay
+    busy to the end instead of one long block running alone last."""
     workers = max(1, min(getattr(voice, "workers", 1), len(blocks)))
-    todo, running, failure = list(blocks), {}, None
+    todo = sorted(blocks, key=lambda item: -_longest_sentence(item[1]))
+    running, failure = {}, None
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="voice") as pool:
         while todo or running:
-            while todo and failure is None and _may_start(todo[0][1], running.values(), workers):
-                index, block = todo.pop(0)
+            while failure is None and (pick := _next_block(todo, list(running.values()), workers)) is not None:
+                index, block = todo.pop(pick)
                 running[pool.submit(voice_block, voice, block)] = (index, block)
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in sorted(done, key=lambda f: running[f][0]):
@@ -110,12 +114,16 @@ def _voice_side_by_side(voice, blocks: list[tuple[int, Block]], finished) -> Non
                 raise failure
 
 
-def _may_start(block: Block, running, workers: int) -> bool:
-    running = list(running)
-    if not running:
-        return True
-    in_flight = sum(_longest_sentence(b) for _, b in running)
-    return len(running) < workers and in_flight + _longest_sentence(block) <= TEXT_IN_FLIGHT
+def _next_block(todo: list[tuple[int, Block]], running: list[tuple[int, Block]], workers: int) -> int | None:
+    """Where in ``todo`` the first block that may start beside ``running`` is (any one when none
+    runs), or None when none may."""
+    if len(running) >= workers:
+        return None
+    in_flight = sum(_longest_sentence(block) for _, block in running)
+    for position, (_, block) in enumerate(todo):
+        if not running or in_flight + _longest_sentence(block) <= TEXT_IN_FLIGHT:
+            return position
+    return None
 
 
 def _longest_sentence(block: Block) -> int:
@@ -124,7 +132,7 @@ def _longest_sentence(block: Block) -> int:
 
 def _part_keys(episode_uuid: str, index: int, block: Block, voice_name: str) -> tuple[str, str]:
     digest = hashlib.sha256(f"{voice_name}\n{block.pause_after}\n{block.text}".encode()).hexdigest()
-    return (voicing_part_key(episode_uuid, index, digest, "wav"), voicing_part_key(episode_uuid, index, digest, "json"))
+    return voicing_part_key(episode_uuid, index, digest, "wav"), voicing_part_key(episode_uuid, index, digest, "json")
 
 
 def _stored_part(storage: Storage, wav_key: str, json_key: str) -> SpokenPart | None:
