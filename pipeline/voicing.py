@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 # Characters being spoken at once. onnxruntime holds about 1.1 MB per character of a sentence while
 # it speaks it, so blocks side by side stay within what one long sentence takes alone (a block
 # whose sentence is longer still runs, alone). Its peak RSS shows in benchmarks/tts.py --threads.
-TEXT_IN_FLIGHT = 200
+TEXT_IN_FLIGHT = 180
 
 
 def credits_for(ctx, episode: Episode, *, notes_only: bool = True) -> Credits:
