@@ -55,8 +55,9 @@ class PiperTTS:
 
     One ONNX session serves every thread (onnxruntime's ``run`` is thread-safe, so the weights are
     held once); each run uses one core, and up to ``workers`` sentences are spoken side by side.
-    On two cores that is about twice as fast as one run spread over both: most of the voice's
-    convolutions are too small for onnxruntime's threads to share well (benchmarks/tts.py --threads).
+    On an idle machine that is as fast as one run spread over the cores, for about a tenth less
+    CPU; when another process takes a core it stays fast, where onnxruntime's threads wait on the
+    slowest of them at every step (benchmarks/tts.py --threads).
     """
 
     def __init__(self, model: Path, config: Path, name: str, workers: int | None = None):
