@@ -3,6 +3,7 @@ the voice's intelligibility through the project's own Whisper engine; clinical a
 recovered with and without the pronunciation lexicon. Prints figures; asserts nothing.
 
     .venv/bin/python benchmarks/tts.py [--notes benchmarks/data/tts_notes.md]
+    .venv/bin/python benchmarks/tts.py --threads    # Piper synthesis alone: one run at a time or side by side
 
 The notes (benchmarks/data/tts_notes.md, written for this benchmark) are ingested as a notes-only
 episode and run through the real flow (voice -> prepare_audio -> analyze) in this process; the
@@ -14,8 +15,10 @@ The same notes are voiced once more with an empty lexicon for the "without" term
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -108,12 +111,65 @@ def voiced_without_lexicon(ctx, notes_text: str, folder: Path) -> tuple[Path, st
     return path, " ".join(s.text for s in voiced.sentences)
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def synthesis_alone(notes_text: str, workers: int) -> None:
+    """The notes voiced by ``voice_script`` (the voice step's own loop, parts stored in a temporary
+    folder) with ``workers`` threads: 1 is one run at a time on onnxruntime's own threads, as the
+    voice ran before; more is that many runs side by side, a core each, within TEXT_IN_FLIGHT."""
+    from pipeline.notes import parse_notes
+    from pipeline.storage import LocalStorage
+    from pipeline.voice import PiperTTS, bundled_lexicon, script_for
+    from pipeline.voice.engine import DEFAULT_VOICE, voice_files
+    from pipeline.voice.speech_text import Credits
+    from pipeline.voicing import TEXT_IN_FLIGHT, voice_script
+
+    notes = parse_notes(notes_text)
+    script = script_for(notes.markdown, Credits("Clinical Exchange", notes.meta.title, None, notes.meta.source),
+                        bundled_lexicon())
+    before = rss_mb()
+    voice = PiperTTS(*voice_files(DEFAULT_VOICE), DEFAULT_VOICE, workers=workers)
+    voice.synthesize("A sentence to warm the session up.")
+    cpu, started = cpu_seconds(), time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="clinex-tts-") as tmp:
+        voiced = voice_script(LocalStorage(tmp), "threads", script, voice, lambda _f: None)
+    wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    how = ("one run at a time, onnxruntime's threads" if workers == 1
+           else f"{workers} runs side by side, a core each, <= {TEXT_IN_FLIGHT} characters in flight")
+    print(f"   {how}: {len(voiced.sentences)} sentences, {voiced.duration:.0f} s of audio; wall {wall:.1f} s "
+          f"({voiced.duration / wall:.0f}x real time), CPU {cpu:.1f} s ({voiced.duration / cpu:.0f}x per CPU "
+          f"second); peak RSS +{rss_mb() - before:.0f} MB (voice loaded and speaking); "
+          f"load average {os.getloadavg()[0]:.1f}")
+
+
+def compare_threads(notes: Path) -> None:
+    """Each way in its own process, so each peak RSS is its own."""
+    from pipeline.voice.engine import usable_cores
+
+    print(f"Piper synthesis alone ({usable_cores()} usable cores):")
+    for workers in sorted({1, usable_cores()}):
+        subprocess.run([sys.executable, __file__, "--notes", str(notes), "--synthesis-workers", str(workers)],
+                       check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notes", type=Path, default=NOTES)
     parser.add_argument("--noise", type=float, nargs=2, metavar=("SCALE", "W"),
                         help="Piper's noise_scale and noise_w_scale instead of the voice's own")
+    parser.add_argument("--threads", action="store_true",
+                        help="time Piper synthesis alone, one run at a time and side by side (no flow, no Whisper)")
+    parser.add_argument("--synthesis-workers", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.threads or args.synthesis_workers:
+        if args.synthesis_workers:
+            synthesis_alone(args.notes.read_text(encoding="utf-8"), args.synthesis_workers)
+        else:
+            compare_threads(args.notes)
+        return
     if args.noise:
         from pipeline.voice import engine
 
@@ -123,6 +179,8 @@ def main() -> None:
     from pipeline.migrate import upgrade_database
     from pipeline.settings import ensure_instance, load_settings
     from pipeline.storage import local_copy
+    from pipeline.voice import load_voice
+    from pipeline.voicing import TEXT_IN_FLIGHT
 
     notes_text = args.notes.read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="clinex-tts-") as tmp:
@@ -137,8 +195,12 @@ def main() -> None:
               + ", ".join(f"{k} {v:.1f} s" for k, v in run["steps"].items()))
         usage = resource.getrusage(resource.RUSAGE_SELF)
         cpu = usage.ru_utime + usage.ru_stime + sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2])
+        voice = load_voice(settings.TTS_VOICE)
+        share = {k: f"{100 * v / run['wall']:.0f}%" for k, v in run["steps"].items()}
+        print(f"   voice: {voice.workers} runs side by side (a core each, <= {TEXT_IN_FLIGHT} characters in flight); "
+              "share of the wall time " + ", ".join(f"{k} {v}" for k, v in share.items()))
         print(f"   CPU {cpu:.1f} s over both cores (this process and its ffmpeg children): on a quiet 2-core "
-              f"machine the wall time is about half of that; load average now {__import__('os').getloadavg()[0]:.1f}")
+              f"machine the wall time is about half of that; load average now {os.getloadavg()[0]:.1f}")
         print(f"   peak RSS {rss_mb():.0f} MB (voice, ffmpeg pipes and the flow; before Whisper is loaded); "
               f"output {run['lufs']:.1f} LUFS / {run['peak']:.1f} dBTP   targets <= 20 s, <= 500 MB")
         with local_copy(ctx.storage, run["key"]) as mp3:

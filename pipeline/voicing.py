@@ -2,16 +2,18 @@
 from the synthesis (no speech recognition).
 
 Voicing is resumable by paragraph: each voiced block is stored (``keys.voicing_part_key``, named
-by the block's text) as soon as it is spoken, so a worker killed mid-synthesis resumes at the
-first block not yet stored and nothing is spoken twice. When all blocks are in, one WAV is
-stored as the episode's ``voiced`` media, which ``prepare_audio`` then levels and encodes like
-any recording; the parts are deleted.
+by the block's text) as soon as it is spoken, so a worker killed mid-synthesis resumes with the
+blocks not yet stored and nothing stored is spoken twice. Blocks are spoken side by side (as
+many as the voice has ``workers``, a core each) and stored by the step's thread as each finishes.
+When all blocks are in, one WAV is stored as the episode's ``voiced`` media, which
+``prepare_audio`` then levels and encodes like any recording; the parts are deleted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -32,6 +34,11 @@ from .voice.lexicon import load_lexicon
 from .voice.speech_text import Credits
 
 log = logging.getLogger(__name__)
+
+# Characters being spoken at once. onnxruntime holds about 1.1 MB per character of a sentence while
+# it speaks it, so blocks side by side stay within what one long sentence takes alone (a block
+# whose sentence is longer still runs, alone). Its peak RSS shows in benchmarks/tts.py --threads.
+TEXT_IN_FLIGHT = 180
 
 
 def credits_for(ctx, episode: Episode, *, notes_only: bool = True) -> Credits:
@@ -70,24 +77,80 @@ def episode_script(ctx, session: Session, episode: Episode, *, notes_only: bool 
 def voice_script(storage: Storage, episode_uuid: str, script: SpeechScript, voice, report,
                  first_index: int = 0) -> VoicedText:
     """Voice every block not stored yet (storing each as it is spoken), then join them all.
-    Parts are numbered from ``first_index`` (two scripts of one episode keep apart)."""
-    parts = []
-    for done, block in enumerate(script.blocks, start=1):
-        parts.append(_stored_or_voiced(storage, episode_uuid, first_index + done - 1, block, voice))
-        report(0.95 * done / len(script.blocks))
-    return join_parts(script, parts)
+    Parts are numbered from ``first_index`` (two scripts of one episode keep apart).
+
+    Raises the first block's error (TranscriptionError from the voice) once the blocks already
+    being spoken are stored; a retry voices only what is missing.
+    """
+    keys = [_part_keys(episode_uuid, first_index + index, block, voice.name) for index, block in enumerate(script.blocks)]
+    parts = {index: part for index, pair in enumerate(keys) if (part := _stored_part(storage, *pair)) is not None}
+
+    def finished(index: int, part: SpokenPart) -> None:
+        _store_part(storage, *keys[index], part)
+        parts[index] = part
+        report(0.95 * len(parts) / len(keys))
+
+    missing = [(index, block) for index, block in enumerate(script.blocks) if index not in parts]
+    _voice_side_by_side(voice, missing, finished)
+    return join_parts(script, [parts[index] for index in range(len(keys))])
 
 
-def _stored_or_voiced(storage: Storage, episode_uuid: str, index: int, block: Block, voice) -> SpokenPart:
-    digest = hashlib.sha256(f"{voice.name}\n{block.pause_after}\n{block.text}".encode()).hexdigest()
-    wav_key = voicing_part_key(episode_uuid, index, digest, "wav")
-    json_key = voicing_part_key(episode_uuid, index, digest, "json")
+def _voice_side_by_side(voice, blocks: list[tuple[int, Block]], finished) -> None:
+    """Speak ``blocks`` on up to ``voice.workers`` threads (within ``TEXT_IN_FLIGHT``), handing each
+    part to ``finished`` on this thread as it is done. After a failure no block is started; those
+    being spoken finish.
+
+    The longest blocks go first, each beside the short ones that fit with it, so the cores stay
+    busy to the end instead of one long block running alone last."""
+    workers = max(1, min(getattr(voice, "workers", 1), len(blocks)))
+    todo = sorted(blocks, key=lambda item: -_longest_sentence(item[1]))
+    running, failure = {}, None
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="voice") as pool:
+        while todo or running:
+            while failure is None and (pick := _next_block(todo, list(running.values()), workers)) is not None:
+                index, block = todo.pop(pick)
+                running[pool.submit(voice_block, voice, block)] = (index, block)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: running[f][0]):
+                index, _block = running.pop(future)
+                if future.exception() is None:
+                    finished(index, future.result())
+                else:  # KeyboardInterrupt too: the blocks being spoken are stored first
+                    failure = failure or future.exception()
+            if failure is not None and not running:
+                raise failure
+
+
+def _next_block(todo: list[tuple[int, Block]], running: list[tuple[int, Block]], workers: int) -> int | None:
+    """Where in ``todo`` the first block that may start beside ``running`` is (any one when none
+    runs), or None when none may."""
+    if len(running) >= workers:
+        return None
+    in_flight = sum(_longest_sentence(block) for _, block in running)
+    for position, (_, block) in enumerate(todo):
+        if not running or in_flight + _longest_sentence(block) <= TEXT_IN_FLIGHT:
+            return position
+    return None
+
+
+def _longest_sentence(block: Block) -> int:
+    return max((len(s.spoken) for s in block.sentences), default=0)
+
+
+def _part_keys(episode_uuid: str, index: int, block: Block, voice_name: str) -> tuple[str, str]:
+    digest = hashlib.sha256(f"{voice_name}\n{block.pause_after}\n{block.text}".encode()).hexdigest()
+    return voicing_part_key(episode_uuid, index, digest, "wav"), voicing_part_key(episode_uuid, index, digest, "json")
+
+
+def _stored_part(storage: Storage, wav_key: str, json_key: str) -> SpokenPart | None:
     if storage.exists(json_key) and storage.exists(wav_key):
         return SpokenPart.from_stored(storage.get_bytes(wav_key), storage.get_bytes(json_key))
-    part = voice_block(voice, block)
+    return None
+
+
+def _store_part(storage: Storage, wav_key: str, json_key: str, part: SpokenPart) -> None:
     storage.put_bytes(wav_key, part.wav_bytes(), content_type="audio/wav")
     storage.put_bytes(json_key, part.timings_json(), content_type="application/json")  # last: marks it whole
-    return part
 
 
 def voice_step(ctx, session: Session, episode: Episode, report) -> None:

