@@ -42,7 +42,10 @@ def wer(reference: str, hypothesis: str) -> float:
     import jiwer
     from whisper.normalizers import EnglishTextNormalizer
 
-    norm = EnglishTextNormalizer()
+    def norm(text: str) -> str:
+        # Whisper's normalizer drops words in brackets (meant for "(laughs)"); here they were spoken.
+        return EnglishTextNormalizer()(re.sub(r"[()\[\]]", " ", text))
+
     return jiwer.wer(norm(reference), norm(hypothesis))
 
 

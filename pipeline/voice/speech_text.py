@@ -218,6 +218,11 @@ def closing_text(c: Credits) -> str:
     return f"That was {what}{by}, for {c.show}.{more}"
 
 
+def _ordinal_suffix(day: int) -> str:
+    """"st" for 1 and 21, "nd" for 2 and 22, "rd" for 3 and 23, else "th" ("June first")."""
+    return "th" if 11 <= day <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+
+
 def source_phrase(source: Source) -> str:
     phrase = f"the {source.kind} {source.title}"
     if source.authors:
@@ -225,5 +230,5 @@ def source_phrase(source: Source) -> str:
         phrase += " by " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
     if source.published_on:
         d = source.published_on
-        phrase += f", {_MONTHS[d.month - 1]} {d.day}, {d.year}"
+        phrase += f", {_MONTHS[d.month - 1]} {d.day}{_ordinal_suffix(d.day)}, {d.year}"
     return phrase

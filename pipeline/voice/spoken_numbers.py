@@ -2,7 +2,7 @@
 
 ``1064 nm`` -> "ten sixty-four nanometers", ``3-5 days`` -> "three to five days",
 ``Fitzpatrick IV–VI`` -> "Fitzpatrick four to six", ``12 J/cm²`` -> "twelve joules per square
-centimeter". Plain functions on strings; nothing here fails on odd input.
+centimeter", ``June 1st`` -> "June first". Plain functions on strings; nothing here fails on odd input.
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ _RANGE = re.compile(rf"(?<![\w.])({_NUMBER})(?:-|–|—)({_NUMBER})(?![\w.])")
 _ROMAN_RANGE = re.compile(r"\b(Fitzpatrick|types?|phototypes?|skin types?)(\s+)(VI|IV|V|III|II|I)"
                           r"(?:\s*(?:-|–|—|to)\s*(VI|IV|V|III|II|I))?\b", re.I)
 _BARE_NUMBER = re.compile(rf"(?<![\w.]){_NUMBER}(?![\w])")
+_ORDINAL = re.compile(r"(?<![\w.])(\d+)(?:st|nd|rd|th)\b")
+_ORDINAL_WORDS = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
+                  "nine": "ninth", "twelve": "twelfth"}
 
 
 def say_integer(n: int) -> str:
@@ -60,6 +63,19 @@ def say_integer(n: int) -> str:
             head, rest = divmod(n, size)
             return f"{say_integer(head)} {name}" + (f" {say_integer(rest)}" if rest else "")
     return str(n)
+
+
+def say_ordinal(n: int) -> str:
+    """3 -> "third", 22 -> "twenty-second", 40 -> "fortieth"."""
+    words = say_integer(n)
+    head, sep, last = words.rpartition("-") if "-" in words.split()[-1] else words.rpartition(" ")
+    if last in _ORDINAL_WORDS:
+        last = _ORDINAL_WORDS[last]
+    elif last.endswith("y"):
+        last = last[:-1] + "ieth"
+    else:
+        last += "th"
+    return head + sep + last
 
 
 def say_number(text: str, *, paired: bool = False) -> str:
@@ -108,6 +124,7 @@ def expand_numbers(text: str) -> str:
     text = _RANGE_WITH_UNIT.sub(_say_range_unit, text)
     text = _VALUE_WITH_UNIT.sub(_say_value_unit, text)
     text = _RANGE.sub(lambda m: f"{say_number(m.group(1))} to {say_number(m.group(2))}", text)
+    text = _ORDINAL.sub(lambda m: say_ordinal(int(m.group(1))), text)
     return _BARE_NUMBER.sub(lambda m: say_number(m.group(0), paired=_is_year(m.group(0))), text)
 
 

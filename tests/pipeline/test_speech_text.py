@@ -28,6 +28,8 @@ CREDITS = Credits("Clinical Exchange", "Lasers for melasma", "Dr. Ana Ribeiro",
     ("skin types I-III", "skin types one to three"),
     ("1.5 mL of 30%", "one point five milliliters of thirty percent"),
     ("in 2026", "in twenty twenty-six"),
+    ("the 3rd session on June 22nd", "the third session on June twenty-second"),
+    ("the 11th and 21st visits", "the eleventh and twenty-first visits"),
 ])
 def test_clinical_writing_is_said_in_words(written, said):
     assert expand_numbers(written) == said
@@ -59,7 +61,7 @@ def test_headings_are_chapters_bullets_sentences_and_the_opening_cites_the_sourc
                      ("bullet", None, None, 0), ("bullet", None, None, 1), ("closing", None, None, None)]
     opening = " ".join(s.display for s in script.blocks[0].sentences)
     assert "This is a summary written by Doctor Ana Ribeiro, not the original article." in opening
-    assert "the article Picosecond lasers in melasma by A. Ribeiro and T. Hale, March one, twenty twenty-six" in opening
+    assert "the article Picosecond lasers in melasma by A. Ribeiro and T. Hale, March first, twenty twenty-six" in opening
     assert script.blocks[3].sentences[0].display == "Fitzpatrick four to six skin."
     assert script.blocks[2].pause_after > script.blocks[3].pause_after
     assert "linked in the show notes" in script.blocks[-1].sentences[-1].display
