@@ -38,6 +38,11 @@ SUMMARY_TITLE = "The summary, read aloud"
 SUMMARY_PARTS = 1000  # voiced parts of the summary are numbered from here (the introduction's from 0)
 
 
+def describe_extras(intro: bool, summary: bool) -> str:
+    """"a spoken introduction and the summary read aloud", one of them, or "" for neither."""
+    return " and ".join(what for what, on in (("a spoken introduction", intro), ("the summary read aloud", summary)) if on)
+
+
 def default_extras(setting: str) -> tuple[bool, bool]:
     """(intro, summary) from CLINEX_SPOKEN_EXTRAS. Raises ConfigError for another value."""
     value = (setting or "none").strip().lower()

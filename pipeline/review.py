@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from .community import notify_review_outcome
 from .errors import ClinexError, NotFound, WorkflowError
+from .extras import describe_extras
 from .jobs import JobContext, TransientJobError, fail_job, requeue_failed, run_claimed_job, worker_name
 from .models import Episode, EpisodeStatus, Job, JobKind, JobState, User, utcnow
 from .publish import bump_site_version
@@ -115,8 +116,7 @@ def choose_extras(ctx: JobContext, episode_id: int, actor_id: int | None, *, int
             raise WorkflowError("This episode has no summary notes to read aloud.")
         notes = audio_notes_row(session, episode)
         notes.spoken_intro, notes.spoken_summary = bool(intro), bool(summary)
-        said = " and ".join(what for what, on in (("a spoken introduction", intro), ("the summary read aloud", summary))
-                            if on) or "no spoken extras"
+        said = describe_extras(intro, summary) or "no spoken extras"
         transition(session, episode, EpisodeStatus.processing, actor=_user(session, actor_id), reason=f"with {said}")
         job = Job(episode_id=episode.id, kind=JobKind.spoken_extras.value)
         session.add(job)

@@ -170,16 +170,21 @@ def test_the_sample_article_summary_is_voiced_and_published(ctx):
         assert [c.title for c in summary.chapters][:2] == ["Opening", "Why it matters"]
 
 
+def _edit(client, ep, notes: str):
+    """Save the studio's edit form of ``ep`` with these notes and its other fields as they are."""
+    page = client.get(f"/studio/{ep.id}/edit").get_data(as_text=True)
+    return client.post(f"/studio/{ep.id}/edit", data={
+        "csrf_token": csrf_from(page), "title": ep.title, "event": "", "speakers": "", "recorded_on": "", "tags": "",
+        "notes": notes})
+
+
 def test_changed_notes_of_a_notes_only_episode_are_voiced_again(inline, as_role, session):
     client = as_role("summarizer")
     client.post("/studio/notes", data=_form(client, notes=NOTES))
     [ep] = _episodes(session)
     assert ep.status == "in_review", ep.failure_reason
-    page = client.get(f"/studio/{ep.id}/edit").get_data(as_text=True)
     changed = NOTES.replace("Start with a small test dose.", "Start with a small test dose and wait an hour.")
-    response = client.post(f"/studio/{ep.id}/edit", data={
-        "csrf_token": csrf_from(page), "title": ep.title, "event": "", "speakers": "", "recorded_on": "", "tags": "",
-        "notes": changed})
+    response = _edit(client, ep, changed)
     assert response.status_code == 302
     [ep] = _episodes(session)
     assert ep.status == "in_review", ep.failure_reason
@@ -196,9 +201,7 @@ def test_the_source_is_shown_in_the_edit_form_and_a_changed_source_is_saved_and_
     assert "source:" in page and "Managing filler complications" in page, "the form shows the cited source"
     notes = NOTES.replace("title: Managing filler complications, kind: guide",
                           "title: Filler complications consensus 2026, kind: article")
-    response = client.post(f"/studio/{ep.id}/edit", data={
-        "csrf_token": csrf_from(page), "title": ep.title, "event": "", "speakers": "", "recorded_on": "", "tags": "",
-        "notes": notes})
+    response = _edit(client, ep, notes)
     assert response.status_code == 302
     [ep] = _episodes(session)
     assert ep.status == "in_review", ep.failure_reason
@@ -207,10 +210,7 @@ def test_the_source_is_shown_in_the_edit_form_and_a_changed_source_is_saved_and_
     assert [j.kind for j in ep.jobs].count("voice") == 2, "a changed source is said again in the opening"
     assert "the article Filler complications consensus" in " ".join(s.text for s in ep.transcript.segments)
 
-    page = client.get(f"/studio/{ep.id}/edit").get_data(as_text=True)
     without = NOTES.split("---\n", 2)[2]  # the front matter taken out: the source is no longer cited
-    client.post(f"/studio/{ep.id}/edit", data={
-        "csrf_token": csrf_from(page), "title": ep.title, "event": "", "speakers": "", "recorded_on": "", "tags": "",
-        "notes": without})
+    _edit(client, ep, without)
     [ep] = _episodes(session)
     assert ep.audio_notes.source_title is None and ep.audio_notes.notes_only

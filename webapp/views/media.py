@@ -56,11 +56,10 @@ def published_media(uuid: str, name: str):
     media = db().scalars(select(MediaFile).where(MediaFile.storage_key == key)).first()
     if media is None or media.episode.status != EpisodeStatus.published.value or not may_hear(media.episode):
         abort(404, "No such episode file.")
-    etag, modified = f'"{media.sha256[:32]}"', _utc(media.created_at)
     cache_control = PRIVATE_CACHE if media.episode.members_only else PUBLIC_CACHE
-    if not_modified(request.headers, etag, modified):  # the app has this file: not a download
-        return Response(status=304, headers=_validators(etag, modified, cache_control))
-    record_download(media.episode_id, media.size)
+    etag, modified, unchanged = _revalidate(media, cache_control)
+    if unchanged is not None:
+        return unchanged
     cdn = current_app.config["CLINEX"].MEDIA_BASE_URL
     if cdn and request.method == "GET" and not media.episode.members_only:
         # Published keys are never rewritten (a changed file gets a new key), so the edge may
@@ -81,11 +80,10 @@ def recording_only(slug: str):
     media = episode.media_of(MediaKind.plain) if episode is not None else None
     if media is None or episode.status != EpisodeStatus.published.value or not may_hear(episode):
         abort(404, "This episode has no recording without spoken extras.")
-    etag, modified = f'"{media.sha256[:32]}"', _utc(media.created_at)
     cache_control = "private, max-age=3600" if episode.members_only else "public, max-age=3600"
-    if not_modified(request.headers, etag, modified):
-        return Response(status=304, headers=_validators(etag, modified, cache_control))
-    record_download(episode.id, media.size)
+    etag, modified, unchanged = _revalidate(media, cache_control)
+    if unchanged is not None:
+        return unchanged
     url = ctx().storage.url(media.storage_key)
     if url and request.method == "GET":
         return redirect(url, code=302)
@@ -94,6 +92,16 @@ def recording_only(slug: str):
     suffix = PurePosixPath(media.storage_key).suffix
     response.headers["Content-Disposition"] = f'attachment; filename="{slug}-recording-only{suffix}"'
     return response
+
+
+def _revalidate(media: MediaFile, cache_control: str) -> tuple[str, datetime | None, Response | None]:
+    """The file's validators, and a 304 when the client's copy is current (the app has this
+    file: not a download); otherwise the request is counted as a download if it is one."""
+    etag, modified = f'"{media.sha256[:32]}"', _utc(media.created_at)
+    if not_modified(request.headers, etag, modified):
+        return etag, modified, Response(status=304, headers=_validators(etag, modified, cache_control))
+    record_download(media.episode_id, media.size)
+    return etag, modified, None
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from pipeline import review
 from pipeline.downloads import download_counts
-from pipeline.extras import chosen_extras
+from pipeline.extras import chosen_extras, describe_extras
 from pipeline.errors import ClinexError
 from pipeline.models import AuditEvent, Chapter, Episode, EpisodeStatus, Role
 from pipeline.publish import bump_site_version
@@ -59,9 +59,8 @@ def _extras_state(ep: Episode) -> dict:
     """What the voice adds to the recording: chosen (the checkboxes) and made (the listening file)."""
     intro, summary = chosen_extras(current_app.config["CLINEX"], ep)
     notes = ep.audio_notes
-    made = [what for what, on in (("a spoken introduction", bool(notes and notes.intro_seconds)),
-                                  ("the summary read aloud", bool(notes and notes.summary_start is not None))) if on]
-    return {"intro": intro, "summary": summary, "made": " and ".join(made),
+    made = describe_extras(bool(notes and notes.intro_seconds), bool(notes and notes.summary_start is not None))
+    return {"intro": intro, "summary": summary, "made": made,
             "start": format_timestamp(notes.intro_seconds if notes else 0.0)}
 
 
