@@ -60,6 +60,16 @@ class Worker:
         return self.output
 
 
+def long_lecture(folder):
+    """The sample lecture four times over (10 minutes, the same MP3 frames): long enough that a
+    step is seen running with progress (written once a second) even on an idle machine, where
+    the 2.5-minute sample is prepared in about a second."""
+    path = folder / "lecture-x4.mp3"
+    subprocess.run(["ffmpeg", "-v", "error", "-stream_loop", "3", "-i", str(SAMPLE / "lecture.mp3"), "-c", "copy",
+                    str(path)], check=True)
+    return path
+
+
 def _job(ctx, episode_id: int, kind: str):
     from pipeline.models import Job
 
@@ -97,7 +107,7 @@ def test_killed_worker_job_is_recovered_without_loss(tmp_path, kind, record_prop
     first = Worker(env)
     second = None
     try:
-        row = ops.ingest_file(SAMPLE / "lecture.mp3", notes_path=SAMPLE / "lecture.md", settings=settings)
+        row = ops.ingest_file(long_lecture(tmp_path), notes_path=SAMPLE / "lecture.md", settings=settings)
 
         def mid_job():
             job = _job(ctx, row["id"], kind)
