@@ -24,6 +24,8 @@ from .speakers import assign_speakers
 from .storage import local_copy
 from .timeline import back_to_recording
 from .transcription import FORMATS, TranscriptionOptions, Word, load_glossary, transcribe
+from .transcription.acoustic import AcousticCheck, judge_for
+from .transcription.engines import hotwords_prompt
 from .transcription.finish import correct_transcript
 from .transcription.vocabulary import EpisodeKnowledge, knowledge_vocabulary
 from .transcription import Segment
@@ -126,14 +128,26 @@ def _finish_transcript(ctx, session, episode, transcript, glossary, info, audio_
         raise TranscriptionError("No speech was found in the recording.")
     # Diarization may cut a segment where the voice changes, so it runs before the corrections.
     heard = assign_speakers(ctx, session, episode, transcript, heard_segments(transcript.segments), audio_path)
-    corrected, corrections = correct_transcript(heard, glossary, episode_knowledge(episode),
-                                                (transcript.options or {}).get("hotwords", []))
+    hotwords = (transcript.options or {}).get("hotwords", [])
+    check = correction_check(ctx, audio_path, hotwords)
+    corrected, corrections = correct_transcript(heard, glossary, episode_knowledge(episode), hotwords, check)
+    if check is not None:
+        transcript.options = {**(transcript.options or {}), "correction_check": check.summary()}
     for row, seg in zip(transcript.segments, corrected):
         row.text, row.words = seg.text, [w.__dict__ for w in seg.words]
     transcript.corrections = [c.__dict__ for c in corrections]
     write_transcript_files(ctx, episode, transcript.id, corrected)
     transcript.language, transcript.duration = info.language, info.duration
     transcript.status, transcript.completed_at = TranscriptStatus.complete.value, utcnow()
+
+
+def correction_check(ctx, audio_path, hotwords) -> AcousticCheck | None:
+    """The speech model's veto over post-corrections, judged with the prompt the recording was
+    decoded with (``CORRECTION_CHECK``)."""
+    if not ctx.settings.CORRECTION_CHECK:
+        return None
+    judge = judge_for(TranscriptionOptions.from_settings(ctx.settings), hotwords_prompt(hotwords))
+    return AcousticCheck(audio_path, judge) if judge is not None else None
 
 
 def heard_segments(rows) -> list[Segment]:

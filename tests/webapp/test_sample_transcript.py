@@ -24,6 +24,7 @@ def sample(published_sample):
         transcript = episode.transcript
         site["segments"] = [(s.start, s.end, s.text, s.words) for s in transcript.segments]
         site["corrections"] = list(transcript.corrections or [])
+        site["check"] = (transcript.options or {}).get("correction_check")
         site["anchors"] = [(a.kind, a.text, a.start, a.confidence)
                            for a in session.scalars(select(Anchor).where(Anchor.episode_id == episode.id))]
     return site
@@ -37,6 +38,8 @@ def test_published_transcript_has_the_notes_terms_right(sample):
         assert wrong not in text
     terms = {c["term"].lower() for c in sample["corrections"]}
     assert {"photograph", "mottled hypopigmentation"} <= terms  # recorded, so an editor can undo them
+    # each changed segment was judged against the recording, and the restorations survived it
+    assert sample["check"]["judged"] >= 3 and sample["check"]["tolerance"] > 0
 
 
 def test_every_line_is_written_alike(sample):
