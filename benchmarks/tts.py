@@ -69,13 +69,22 @@ def term_recall(reference: str, hypothesis: str) -> tuple[int, int, list[str]]:
     return found, total, missed
 
 
-def transcribe_back(settings, audio: Path, notes: str) -> str:
+def transcribe_back(settings, audio: Path, notes: str, unchecked: list | None = None) -> str:
+    """The audio transcribed and corrected as the transcribe step does; ``unchecked`` gets the
+    text before the speech model judged the corrections (for the same audio, with and without)."""
     from pipeline.transcription import TranscriptionOptions, load_glossary, transcribe
+    from pipeline.transcription.acoustic import AcousticCheck, judge_for
+    from pipeline.transcription.engines import hotwords_prompt
 
     glossary = load_glossary()
     options = TranscriptionOptions.from_settings(settings, hotwords=glossary.hotwords_for(notes))
-    segments, _info = transcribe(audio, options)
-    corrected, _ = glossary.correct(list(segments), active_terms=options.hotwords)
+    segments = list(transcribe(audio, options)[0])
+    corrected, corrections = glossary.correct(segments, active_terms=options.hotwords)
+    if unchecked is not None:
+        unchecked.append(" ".join(s.text.strip() for s in corrected))
+    if settings.CORRECTION_CHECK:  # as the transcribe step does: rewrites the audio contradicts are undone
+        check = AcousticCheck(audio, judge_for(options, hotwords_prompt(options.hotwords)))
+        corrected, _ = check.confirm(segments, corrected, corrections)
     return " ".join(s.text.strip() for s in corrected)
 
 
@@ -207,9 +216,12 @@ def main() -> None:
         print(f"   peak RSS {rss_mb():.0f} MB (voice, ffmpeg pipes and the flow; before Whisper is loaded); "
               f"output {run['lufs']:.1f} LUFS / {run['peak']:.1f} dBTP   targets <= 20 s, <= 500 MB")
         with local_copy(ctx.storage, run["key"]) as mp3:
-            heard = transcribe_back(settings, Path(mp3), notes_text)
+            unchecked = []
+            heard = transcribe_back(settings, Path(mp3), notes_text, unchecked)
         print(f"2. round trip (tiny.en, default settings): WER {100 * wer(run['spoken'], heard):.1f}% "
               f"over {words} words   target <= 5%")
+        print(f"   the same audio without the correction check: WER {100 * wer(run['spoken'], unchecked[0]):.1f}%, "
+              f"term recall {100 * term_recall(run['spoken'], unchecked[0])[0] / max(1, term_recall(run['spoken'], unchecked[0])[1]):.0f}%")
         found, total, missed = term_recall(run["spoken"], heard)
         without_wav, without_text = voiced_without_lexicon(ctx, notes_text, Path(tmp))
         heard_without = transcribe_back(settings, without_wav, notes_text)
