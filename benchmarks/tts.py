@@ -73,7 +73,7 @@ def transcribe_back(settings, audio: Path, notes: str, unchecked: list | None = 
     """The audio transcribed and corrected as the transcribe step does; ``unchecked`` gets the
     text before the speech model judged the corrections (for the same audio, with and without)."""
     from pipeline.transcription import TranscriptionOptions, load_glossary, transcribe
-    from pipeline.transcription.acoustic import AcousticCheck, judge_for
+    from pipeline.transcription.acoustic import check_for
     from pipeline.transcription.engines import hotwords_prompt
 
     glossary = load_glossary()
@@ -83,7 +83,7 @@ def transcribe_back(settings, audio: Path, notes: str, unchecked: list | None = 
     if unchecked is not None:
         unchecked.append(" ".join(s.text.strip() for s in corrected))
     if settings.CORRECTION_CHECK:  # as the transcribe step does: rewrites the audio contradicts are undone
-        check = AcousticCheck(audio, judge_for(options, hotwords_prompt(options.hotwords)))
+        check = check_for(audio, options, hotwords_prompt(options.hotwords))
         corrected, _ = check.confirm(segments, corrected, corrections)
     return " ".join(s.text.strip() for s in corrected)
 

@@ -24,7 +24,7 @@ from .speakers import assign_speakers
 from .storage import local_copy
 from .timeline import back_to_recording
 from .transcription import FORMATS, TranscriptionOptions, Word, load_glossary, transcribe
-from .transcription.acoustic import AcousticCheck, judge_for
+from .transcription.acoustic import AcousticCheck, check_for
 from .transcription.engines import hotwords_prompt
 from .transcription.finish import correct_transcript
 from .transcription.vocabulary import EpisodeKnowledge, knowledge_vocabulary
@@ -146,8 +146,7 @@ def correction_check(ctx, audio_path, hotwords) -> AcousticCheck | None:
     decoded with (``CORRECTION_CHECK``)."""
     if not ctx.settings.CORRECTION_CHECK:
         return None
-    judge = judge_for(TranscriptionOptions.from_settings(ctx.settings), hotwords_prompt(hotwords))
-    return AcousticCheck(audio_path, judge) if judge is not None else None
+    return check_for(audio_path, TranscriptionOptions.from_settings(ctx.settings), hotwords_prompt(hotwords))
 
 
 def heard_segments(rows) -> list[Segment]:

@@ -7,6 +7,7 @@ A stretch of one to four heard words becomes a phrase of the episode (``KnownPhr
 - the recording is talking about what the phrase's sentence in the notes talks about: at least
   ``MIN_CONTEXT`` of that sentence's other content words are said within the segment and its
   neighbours (``MIN_CONTEXT_ORDINARY`` when the heard words are all ordinary English), and
+- the heard words are not only small words ("and") nor hold a number ("four weeks"),
 - the heard words are not themselves something the episode or the glossary names, and ordinary
   words are rewritten into ordinary words only where Whisper split or joined them ("fold a
   graph" -> photograph): a plain word swap ("high" for "higher") is what speakers do.
@@ -32,6 +33,9 @@ MIN_PART_SOUND = 0.65  # the replaced words alone, where heard and phrase share 
 MIN_CONTEXT, MIN_CONTEXT_ORDINARY = 2, 3
 MAX_SPAN = 4
 MIN_KEY = 3  # "a", "in": too short to judge by sound
+NUMBER_WORDS = frozenset("""zero one two three four five six seven eight nine ten eleven twelve thirteen
+fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
+hundred thousand million first second third fourth fifth sixth seventh eighth ninth tenth half""".split())
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ class EpisodeRecall:
         if len(key) < MIN_KEY or heard in self.protected or re.search(r"\d", heard):
             return None
         heard_words = heard.split()
+        if all(w in STOPWORDS for w in heard_words) or any(w in NUMBER_WORDS for w in heard_words):
+            return None  # "and" is never InMode, "four weeks" never Fraxel: a number is what was said
         heard_ordinary = not any(is_rare(w) for w in heard_words)
         heard_stems = frozenset(words(heard))
         best = None

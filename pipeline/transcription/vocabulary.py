@@ -100,8 +100,12 @@ def known_phrases(knowledge: EpisodeKnowledge) -> list[KnownPhrase]:
     notes = strip_front_matter(knowledge.notes or "")
     texts = [re.sub(r"^\s*(#+|[-*+]|\d+[.)])\s+", "", s or "") for s in [knowledge.title, *_SENTENCE.split(notes)]]
     sentences = [_TOKEN.findall(t) for t in texts]
-    # A phrase never runs over a comma or a colon: "darkening: stop" is two thoughts.
-    clauses = [(_TOKEN.findall(c), frozenset(words(t))) for t in texts for c in _CLAUSE.split(t)]
+    # A phrase never runs over a comma or a colon: "darkening: stop" is two thoughts. Its context
+    # is its clause and two clauses either side ("On darkening: stop, intensify sun protection"):
+    # in a list ("Topics: Botox, Fraxel, InMode, ...") the whole sentence would back every item
+    # wherever any three others are said.
+    clauses = [(_TOKEN.findall(c), frozenset(words(" ".join(parts[max(0, k - 2):k + 3]))))
+               for t in texts for parts in [_CLAUSE.split(t)] for k, c in enumerate(parts)]
     names = [_TOKEN.findall(n) for n in knowledge.names()]
     proper = {t.lower(): t for tokens in sentences for t in tokens[1:] if t[:1].isupper()}
     # Tags are capitalized by habit ("Melasma"); speakers and events are names.

@@ -13,7 +13,8 @@ from pipeline.transcription import Correction, TranscriptionOptions, Word, load_
 from pipeline.transcription.acoustic import AcousticCheck, edits_between, judge_for, with_edits
 from pipeline.transcription.engines import hotwords_prompt
 from pipeline.transcription.finish import correct_transcript
-from pipeline.transcription.vocabulary import EpisodeKnowledge, knowledge_vocabulary
+from pipeline.transcription.vocabulary import EpisodeKnowledge, is_rare, knowledge_vocabulary
+from pipeline.words import phrase_words
 
 pytestmark = pytest.mark.slow
 
@@ -50,12 +51,19 @@ def longest(segments):
     return max(range(len(segments)), key=lambda i: len(segments[i].words))
 
 
+def ordinary_run(seg, size: int = 3) -> int:
+    """Where ``size`` heard words in a row are all real words (the rewrites the check judges)."""
+    return next(i for i in range(len(seg.words) - size)
+                if not any(is_rare(w) for word in seg.words[i:i + size] for w in phrase_words(word.word)))
+
+
 def test_a_rewrite_the_audio_contradicts_is_undone_and_no_longer_recorded(heard):
     _glossary, hot, segments = heard
     i = longest(segments)
     seg = segments[i]
-    wrong = rewrite(seg, 2, 3, "Juvederm Voluma Daxxify")
-    said = "".join(w.word for w in seg.words[2:5]).strip()
+    at = ordinary_run(seg)
+    wrong = rewrite(seg, at, 3, "Juvederm Voluma Daxxify")
+    said = "".join(w.word for w in seg.words[at:at + 3]).strip()
     correction = Correction(seg.index, said, "Juvederm Voluma Daxxify", "Juvederm Voluma", 0.8)
     check = check_for(hot)
     fixed, kept = check.confirm(segments, [*segments[:i], wrong, *segments[i + 1:]], [correction])
@@ -69,12 +77,22 @@ def test_a_rewrite_back_to_what_was_said_stays(heard):
     """Given a transcript with three words garbled, the rewrite to what tiny.en heard is supported."""
     _glossary, hot, segments = heard
     i = longest(segments)
-    garbled = rewrite(segments[i], 2, 3, "marmalade trombone")
+    garbled = rewrite(segments[i], ordinary_run(segments[i]), 3, "marmalade trombone")
     heard_garbled = [*segments[:i], garbled, *segments[i + 1:]]
     correction = Correction(segments[i].index, "marmalade trombone", "restored", "restored", 0.8)
     check = check_for(hot)
     fixed, kept = check.confirm(heard_garbled, segments, [correction])
     assert fixed[i].text == segments[i].text and kept == [correction] and check.undone == []
+
+
+def test_a_word_whisper_could_not_spell_is_rewritten_unjudged(heard):
+    _glossary, hot, segments = heard
+    i = longest(segments)
+    nonword = rewrite(segments[i], ordinary_run(segments[i]), 1, "Zxqvbrt")
+    check = check_for(hot)
+    wrong = rewrite(nonword, ordinary_run(segments[i]), 1, "Juvederm")
+    fixed, _kept = check.confirm([*segments[:i], nonword, *segments[i + 1:]], [*segments[:i], wrong, *segments[i + 1:]], [])
+    assert fixed[i].text == wrong.text and check.judged == 0
 
 
 def test_edits_are_found_and_applied_one_by_one(heard):
