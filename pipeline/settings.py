@@ -43,7 +43,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WHISPER_BATCH_SIZE", 2, "Batch size for faster-whisper's batched pipeline; 0 turns batching off. Each 30-s window in a batch holds ~55 MB of attention scores; with blocks side by side, 2 is as fast as 8.", int),
     Setting("WHISPER_THREADS", 0, "CPU threads for inference; 0 means all cores.", int),
     Setting("WHISPER_PARALLEL", 0, "Blocks of a recording faster-whisper transcribes side by side, sharing the threads; 0 means one per core (at most 4).", int),
-    Setting("CORRECTION_CHECK", True, "Check every post-correction of a transcript (glossary, the episode's own words) against the recording with the speech model, and undo the ones the audio contradicts.", bool),
+    Setting("CORRECTION_CHECK", True, "Judge each post-correction of real words in a transcript (glossary, the episode's own words) against the recording with the speech model, and undo the ones the audio contradicts.", bool),
     Setting("DIARIZATION", "auto", "Tell the voices of a recording apart (who is speaking): auto (when the voice encoder of the diarize extra is installed), on (a missing encoder fails transcription) or off."),
     Setting("DIARIZATION_THRESHOLD", 0.25, "Cosine distance between voice prints above which two groups of speech are different voices; lower finds more voices.", float),
     Setting("DIARIZATION_MAX_SPEAKERS", 8, "Most voices diarization will find in one recording (the notes' speaker count, when smaller, bounds it).", int),
