@@ -142,17 +142,20 @@ def with_edits(heard: Sequence[Word], edits: Iterable[_Edit]) -> list[Word]:
     return out + list(heard[at:])
 
 
-def _cased(edit: _Edit, heard: Sequence[Word]) -> _Edit:
-    """The edit with its first letter cased as the heard words had it: the style pass sets casing
-    afterwards, so a capital is not what is being judged (it costs the rewrite up to 4 nats)."""
+def _cased(edit: _Edit, heard: Sequence[Word]) -> list[_Edit]:
+    """The edit as written, and with its first letter cased as the heard words had it: the style
+    pass sets casing afterwards, so a capital is not what is being judged (either way can cost
+    several nats: "cuter" -> Cutera, "its metric" -> Fitzpatrick)."""
     first = edit.new[0] if edit.new else None
     was = heard[edit.first].word.strip()[:1] if edit.first < len(heard) else ""
     if first is None or not was.isalpha():
-        return edit
+        return [edit]
     body = first.word.lstrip()
     lead = first.word[: len(first.word) - len(body)]
     recased = body[:1].upper() + body[1:] if was.isupper() else body[:1].lower() + body[1:]
-    return replace(edit, new=(replace(first, word=lead + recased), *edit.new[1:]))
+    if recased == body:
+        return [edit]
+    return [edit, replace(edit, new=(replace(first, word=lead + recased), *edit.new[1:]))]
 
 
 def _judgeable(span: Sequence[Word], edit: _Edit) -> bool:
@@ -221,12 +224,14 @@ class AcousticCheck:
     def _confirm_segment(self, heard: Segment, fixed: Segment, judged: list[_Edit], samples: np.ndarray
                          ) -> tuple[Segment, list[tuple[str, str]]]:
         """Each judged rewrite scored alone against what was heard (one batch for the segment)."""
-        trials = [_text(with_edits(heard.words, [_cased(edit, heard.words)])) for edit in judged]
-        scores = self.judge.log_likelihoods(samples, [_text(heard.words), *trials])
+        trials = [(k, _text(with_edits(heard.words, [e]))) for k, edit in enumerate(judged)
+                  for e in _cased(edit, heard.words)]
+        scores = self.judge.log_likelihoods(samples, [_text(heard.words), *(t for _k, t in trials)])
         with self._lock:
             self.judged += 1
         lost = []
-        for edit, best in zip(judged, scores[1:]):
+        for k, edit in enumerate(judged):
+            best = max(score for (j, _t), score in zip(trials, scores[1:]) if j == k)
             log.debug("rewrite %r -> %r: %+.2f nats", _text(heard.words[edit.first:edit.last]), edit.text,
                       best - scores[0])
             if best < scores[0] - self.tolerance:
