@@ -62,15 +62,6 @@ class AcousticJudge:
             start = [self.tokenizer.sot_prev, *self.tokenizer.encode(" " + prompt.strip())[:_PROMPT_TOKENS], *start]
         self.start = start
 
-    def _encode(self, samples: np.ndarray):
-        import ctranslate2
-
-        features = self.model.feature_extractor(samples[: int(WINDOW_SECONDS * SAMPLE_RATE)])
-        frames = min(features.shape[-1], 3000)
-        padded = np.zeros((features.shape[0], 3000), dtype=np.float32)
-        padded[:, :frames] = features[:, :frames]
-        return self.model.model.encode(ctranslate2.StorageView.from_array(padded[None]), to_cpu=False), frames
-
     def log_likelihoods(self, samples: np.ndarray, texts: Sequence[str]) -> list[float]:
         """Sum of log-probabilities of each text's tokens given the samples (<= 30 s at 16 kHz).
         The audio is encoded once (most of the cost); each text is aligned on its own, which
@@ -223,7 +214,7 @@ class AcousticCheck:
 
     def _confirm_segment(self, heard: Segment, fixed: Segment, judged: list[_Edit], samples: np.ndarray
                          ) -> tuple[Segment, list[tuple[str, str]]]:
-        """Each judged rewrite scored alone against what was heard (one batch for the segment)."""
+        """Each judged rewrite scored alone against what was heard (the audio encoded once)."""
         trials = [(k, _text(with_edits(heard.words, [e]))) for k, edit in enumerate(judged)
                   for e in _cased(edit, heard.words)]
         scores = self.judge.log_likelihoods(samples, [_text(heard.words), *(t for _k, t in trials)])

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.transcription import Correction, TranscriptionOptions, Word, load_glossary, transcribe
-from pipeline.transcription.acoustic import AcousticCheck, edits_between, judge_for, with_edits
+from pipeline.transcription.acoustic import AcousticCheck, edits_between, with_edits
+from pipeline.transcription.acoustic import check_for as acoustic_check_for
 from pipeline.transcription.engines import hotwords_prompt
 from pipeline.transcription.finish import correct_transcript
 from pipeline.transcription.vocabulary import EpisodeKnowledge, is_rare, knowledge_vocabulary
@@ -34,9 +35,9 @@ def heard():
 
 
 def check_for(hot) -> AcousticCheck:
-    judge = judge_for(TranscriptionOptions(), hotwords_prompt(hot))
-    assert judge is not None  # the bundled CTranslate2 model is always there
-    return AcousticCheck(LECTURE, judge)
+    check = acoustic_check_for(LECTURE, TranscriptionOptions(), hotwords_prompt(hot))
+    assert check is not None  # the bundled CTranslate2 model is always there
+    return check
 
 
 def rewrite(seg, position: int, size: int, text: str):
